@@ -1,0 +1,56 @@
+# murphy — the make facade over CMake + Ninja. `make help` lists the targets.
+JOBS ?= $(shell nproc)
+RELEASE := build/release
+SANITIZE := build/asan
+TSAN := build/tsan
+CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+.PHONY: help deps build test test-release test-sanitize tsan bench demo clean
+
+help:
+	@echo "make demo   build and run the main job (murphy demo)"
+	@echo "make test   build, then run every test in release and in the ASan+UBSan build"
+	@echo "make build  release build (assertions on)"
+	@echo "make bench  micro-benchmarks (Google Benchmark)"
+	@echo "make tsan   ThreadSanitizer build and its tests"
+
+deps:
+	@scripts/install-deps
+
+$(RELEASE)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(RELEASE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(RELEASE)/build.ninja
+	cmake --build $(RELEASE) -j $(JOBS)
+
+test: test-release test-sanitize
+	@echo "make test: all tests passed (release and ASan+UBSan)"
+
+test-release: build
+	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS) --timeout 600
+
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
+	  -DMURPHY_SANITIZE=address,undefined -DMURPHY_BUILD_BENCH=OFF
+	cmake --build $(SANITIZE) -j $(JOBS)
+	ctest --test-dir $(SANITIZE) --output-on-failure -j $(JOBS) --timeout 900
+
+tsan: deps
+	cmake -S . -B $(TSAN) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
+	  -DMURPHY_SANITIZE=thread -DMURPHY_BUILD_BENCH=OFF
+	cmake --build $(TSAN) -j $(JOBS)
+	ctest --test-dir $(TSAN) --output-on-failure -j $(JOBS) --timeout 900
+
+bench: build
+	@mkdir -p bench-results
+	@for binary in $(RELEASE)/bench/*_bench; do \
+	  echo "== $$binary"; \
+	  $$binary --benchmark_min_time=0.2 --benchmark_out=bench-results/$$(basename $$binary).json \
+	    --benchmark_out_format=json || exit 1; \
+	done
+
+demo: build
+	$(RELEASE)/src/murphy/cli/murphy demo
+
+clean:
+	rm -rf build
