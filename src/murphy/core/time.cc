@@ -50,24 +50,18 @@ std::string FormatDuration(Duration d) {
   if (d == -Duration::Infinite()) return "-inf";
   const int64_t n = d.nanoseconds();
   const int64_t magnitude = n < 0 ? -n : n;
-  char buffer[48];
-  const char* sign = n < 0 ? "-" : "";
+  std::string out = n < 0 ? "-" : "";
   auto format = [&](int64_t unit, const char* suffix) {
-    const int64_t whole = magnitude / unit;
+    out += std::to_string(magnitude / unit);
     const int64_t fraction = magnitude % unit;
-    if (fraction == 0) {
-      std::snprintf(buffer, sizeof buffer, "%s%lld%s", sign, static_cast<long long>(whole), suffix);
-    } else {
+    if (fraction != 0) {
       // Up to three decimals, trailing zeros removed: 1.5s, 1.25ms.
-      int64_t thousandths = fraction * 1000 / unit;
-      int digits = 3;
-      while (digits > 1 && thousandths % 10 == 0) {
-        thousandths /= 10;
-        --digits;
-      }
-      std::snprintf(buffer, sizeof buffer, "%s%lld.%0*lld%s", sign, static_cast<long long>(whole),
-                    digits, static_cast<long long>(thousandths), suffix);
+      std::string decimals = std::to_string(fraction * 1000 / unit + 1000).substr(1);
+      while (decimals.size() > 1 && decimals.back() == '0') decimals.pop_back();
+      out += '.';
+      out += decimals;
     }
+    out += suffix;
   };
   if (magnitude >= 1'000'000'000) {
     format(1'000'000'000, "s");
@@ -78,7 +72,7 @@ std::string FormatDuration(Duration d) {
   } else {
     format(1, "ns");
   }
-  return buffer;
+  return out;
 }
 
 std::string FormatInstant(Instant t) {
