@@ -79,7 +79,7 @@ TEST(ResultDeathTest, ValueOfAnErrorCrashes) {
 }
 
 TEST(ResultDeathTest, OkStatusWithoutValueCrashes) {
-  EXPECT_DEATH(Result<int>{Status::Ok()}, "OK status without a value");
+  EXPECT_DEATH((void)Result<int>{Status::Ok()}, "OK status without a value");
 }
 
 }  // namespace
