@@ -24,13 +24,15 @@ build: deps $(RELEASE)/build.ninja
 	cmake --build $(RELEASE) -j $(JOBS)
 
 test: test-release test-sanitize
-	@echo "make test: all tests passed (release and ASan+UBSan)"
+	@echo "make test: all tests passed (g++ release, clang ASan+UBSan)"
 
 test-release: build
 	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS) --timeout 600
 
+# The sanitizer build uses clang, so that CI compiles everything with both g++ and
+# clang (-Werror in both).
 test-sanitize: deps
-	cmake -S . -B $(SANITIZE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
+	CXX=clang++ cmake -S . -B $(SANITIZE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
 	  -DMURPHY_SANITIZE=address,undefined -DMURPHY_BUILD_BENCH=OFF
 	cmake --build $(SANITIZE) -j $(JOBS)
 	ctest --test-dir $(SANITIZE) --output-on-failure -j $(JOBS) --timeout 900
