@@ -5,7 +5,7 @@ SANITIZE := build/asan
 TSAN := build/tsan
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: help deps build test test-release test-sanitize tsan bench demo clean
+.PHONY: help deps build test test-release test-sanitize tsan bench fuzz demo clean
 
 help:
 	@echo "make demo   build and run the main job (murphy demo)"
@@ -13,6 +13,7 @@ help:
 	@echo "make build  release build (assertions on)"
 	@echo "make bench  micro-benchmarks (Google Benchmark)"
 	@echo "make tsan   ThreadSanitizer build and its tests"
+	@echo "make fuzz   libFuzzer (clang) on every decoder, FUZZ_SECONDS each (default 60)"
 
 deps:
 	@scripts/install-deps
@@ -49,6 +50,16 @@ bench: build
 	  echo "== $$binary"; \
 	  $$binary --benchmark_min_time=0.2 --benchmark_out=bench-results/$$(basename $$binary).json \
 	    --benchmark_out_format=json || exit 1; \
+	done
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CXX=clang++ cmake -S . -B build/fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release \
+	  -DMURPHY_FUZZ=ON -DMURPHY_BUILD_BENCH=OFF
+	cmake --build build/fuzz -j $(JOBS)
+	@for target in build/fuzz/fuzz/*_fuzz; do \
+	  mkdir -p build/fuzz/corpus/$$(basename $$target); \
+	  $$target -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$(basename $$target) || exit 1; \
 	done
 
 demo: build
