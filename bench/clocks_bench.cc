@@ -27,7 +27,8 @@ constexpr int64_t kStartNs = int64_t{1767225600} * 1'000'000'000;
 // the "physical clock moved" path on most calls and the logical path otherwise.
 void BM_HybridClockNow(benchmark::State& state) {
   int64_t physical_ns = kStartNs;
-  HybridClock clock([&physical_ns] { return WallTime::FromNanoseconds(physical_ns += 1000); }, Milliseconds(500));
+  HybridClock clock([&physical_ns] { return WallTime::FromNanoseconds(physical_ns += 1000); },
+                    Milliseconds(500));
   for (auto _ : state) benchmark::DoNotOptimize(clock.Now());
 }
 BENCHMARK(BM_HybridClockNow);
@@ -44,7 +45,8 @@ BENCHMARK(BM_HybridClockNowStalled);
 
 void BM_HybridClockUpdate(benchmark::State& state) {
   int64_t physical_ns = kStartNs;
-  HybridClock clock([&physical_ns] { return WallTime::FromNanoseconds(physical_ns += 1000); }, Milliseconds(500));
+  HybridClock clock([&physical_ns] { return WallTime::FromNanoseconds(physical_ns += 1000); },
+                    Milliseconds(500));
   HlcTimestamp remote{QuantizeHlcWall(WallTime::FromNanoseconds(kStartNs)), 0};
   for (auto _ : state) {
     // A remote that keeps pace with local time, so the guard passes.
@@ -66,7 +68,8 @@ BENCHMARK(BM_HlcTimestampPack);
 VectorClock ClockOf(int64_t entries, uint64_t base) {
   VectorClock clock;
   for (int64_t node = 0; node < entries; ++node) {
-    const Status status = clock.Raise(NodeId(static_cast<uint32_t>(node)), base + static_cast<uint64_t>(node % 3));
+    const Status status =
+        clock.Raise(NodeId(static_cast<uint32_t>(node)), base + static_cast<uint64_t>(node % 3));
     if (!status.ok()) break;  // cannot happen below kMaxVectorClockEntries
   }
   return clock;

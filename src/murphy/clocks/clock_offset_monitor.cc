@@ -111,8 +111,9 @@ Status ClockOffsetMonitor::Verify(Instant now) const {
   if (!verdict.must_fence) return Status::Ok();
   return FailedPreconditionError(
       "clock offset: this node's clock is more than " + FormatDuration(far_threshold_) + " away from " +
-      std::to_string(verdict.far_peers) + " of " + std::to_string(verdict.near_peers + verdict.far_peers + 1) +
-      " known cluster members (max offset " + FormatDuration(options_.max_offset) + "); it must fence itself");
+      std::to_string(verdict.far_peers) + " of " +
+      std::to_string(verdict.near_peers + verdict.far_peers + 1) + " known cluster members (max offset " +
+      FormatDuration(options_.max_offset) + "); it must fence itself");
 }
 
 }  // namespace murphy

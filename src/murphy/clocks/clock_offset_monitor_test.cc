@@ -34,7 +34,10 @@ ClockOffsetMonitor::Options DefaultOptions() {
 
 TEST(ClockOffsetMonitorTest, SymmetricDelaysGiveExactOffset) {
   ClockOffsetMonitor monitor(DefaultOptions());
-  ASSERT_TRUE(monitor.Record(NodeId(2), Ping(Milliseconds(100), Milliseconds(10), Milliseconds(10), Milliseconds(3)), kNow).ok());
+  ASSERT_TRUE(monitor
+                  .Record(NodeId(2),
+                          Ping(Milliseconds(100), Milliseconds(10), Milliseconds(10), Milliseconds(3)), kNow)
+                  .ok());
   const std::optional<PeerOffset> estimate = monitor.Estimate(NodeId(2), kNow);
   ASSERT_TRUE(estimate.has_value());
   EXPECT_EQ(estimate->offset, Milliseconds(100));
@@ -76,9 +79,14 @@ TEST(ClockOffsetMonitorTest, RejectsImpossibleRoundTrips) {
 
 TEST(ClockOffsetMonitorTest, PicksTheSampleWithSmallestRoundTripAndExpiresOldOnes) {
   ClockOffsetMonitor monitor(DefaultOptions());
-  ASSERT_TRUE(monitor.Record(NodeId(3), Ping(Milliseconds(20), Milliseconds(40), Milliseconds(2)), kNow).ok());
-  ASSERT_TRUE(monitor.Record(NodeId(3), Ping(Milliseconds(20), Milliseconds(1), Milliseconds(1)), kNow + Seconds(1)).ok());
-  ASSERT_TRUE(monitor.Record(NodeId(3), Ping(Milliseconds(20), Milliseconds(2), Milliseconds(30)), kNow + Seconds(2)).ok());
+  ASSERT_TRUE(
+      monitor.Record(NodeId(3), Ping(Milliseconds(20), Milliseconds(40), Milliseconds(2)), kNow).ok());
+  ASSERT_TRUE(
+      monitor.Record(NodeId(3), Ping(Milliseconds(20), Milliseconds(1), Milliseconds(1)), kNow + Seconds(1))
+          .ok());
+  ASSERT_TRUE(
+      monitor.Record(NodeId(3), Ping(Milliseconds(20), Milliseconds(2), Milliseconds(30)), kNow + Seconds(2))
+          .ok());
   PeerOffset best = *monitor.Estimate(NodeId(3), kNow + Seconds(2));
   EXPECT_EQ(best.uncertainty, Milliseconds(1));
   EXPECT_EQ(best.offset, Milliseconds(20));
@@ -95,7 +103,8 @@ TEST(ClockOffsetMonitorTest, WindowKeepsOnlyTheLastSamples) {
   // A very good sample, then kOffsetSamplesPerPeer worse ones push it out.
   ASSERT_TRUE(monitor.Record(NodeId(1), Ping(Duration::Zero(), Nanoseconds(1), Nanoseconds(1)), kNow).ok());
   for (size_t i = 0; i < kOffsetSamplesPerPeer; ++i) {
-    ASSERT_TRUE(monitor.Record(NodeId(1), Ping(Duration::Zero(), Milliseconds(5), Milliseconds(5)), kNow).ok());
+    ASSERT_TRUE(
+        monitor.Record(NodeId(1), Ping(Duration::Zero(), Milliseconds(5), Milliseconds(5)), kNow).ok());
   }
   EXPECT_EQ(monitor.Estimate(NodeId(1), kNow)->uncertainty, Milliseconds(5));
 }
@@ -103,13 +112,16 @@ TEST(ClockOffsetMonitorTest, WindowKeepsOnlyTheLastSamples) {
 TEST(ClockOffsetMonitorTest, PeerCountIsBounded) {
   ClockOffsetMonitor monitor(DefaultOptions());
   for (uint32_t peer = 1; peer <= 8; ++peer) {
-    ASSERT_TRUE(monitor.Record(NodeId(peer), Ping(Duration::Zero(), Milliseconds(1), Milliseconds(1)), kNow).ok());
+    ASSERT_TRUE(
+        monitor.Record(NodeId(peer), Ping(Duration::Zero(), Milliseconds(1), Milliseconds(1)), kNow).ok());
   }
   EXPECT_EQ(monitor.Record(NodeId(9), Ping(Duration::Zero(), Milliseconds(1), Milliseconds(1)), kNow).code(),
             StatusCode::kResourceExhausted);
   EXPECT_TRUE(monitor.Record(NodeId(1), Ping(Duration::Zero(), Milliseconds(1), Milliseconds(1)), kNow).ok());
   // After the others expire there is room again.
-  EXPECT_TRUE(monitor.Record(NodeId(9), Ping(Duration::Zero(), Milliseconds(1), Milliseconds(1)), kNow + Seconds(11)).ok());
+  EXPECT_TRUE(
+      monitor.Record(NodeId(9), Ping(Duration::Zero(), Milliseconds(1), Milliseconds(1)), kNow + Seconds(11))
+          .ok());
   EXPECT_EQ(monitor.Estimates(kNow + Seconds(11)).size(), 1u);
   monitor.Forget(NodeId(9));
   EXPECT_TRUE(monitor.Estimates(kNow + Seconds(11)).empty());
@@ -126,7 +138,8 @@ ClockOffsetMonitor MonitorWithPeers(const std::vector<Duration>& offsets, Durati
 
 TEST(ClockOffsetMonitorTest, NodeFarFromMajorityMustFence) {
   // Five nodes; this node's clock is 1 s fast, so every peer looks 1 s behind.
-  const ClockOffsetMonitor bad = MonitorWithPeers({-Seconds(1), -Seconds(1), -Seconds(1), -Seconds(1)}, Milliseconds(1));
+  const ClockOffsetMonitor bad =
+      MonitorWithPeers({-Seconds(1), -Seconds(1), -Seconds(1), -Seconds(1)}, Milliseconds(1));
   const OffsetVerdict verdict = bad.Evaluate(kNow);
   EXPECT_EQ(verdict.far_peers, 4);
   EXPECT_TRUE(verdict.must_fence);
@@ -134,7 +147,8 @@ TEST(ClockOffsetMonitorTest, NodeFarFromMajorityMustFence) {
   EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(status.message().find("4 of 5"), std::string_view::npos) << status.ToString();
   // A good node of the same cluster sees one far peer and three near ones.
-  const ClockOffsetMonitor good = MonitorWithPeers({Seconds(1), Milliseconds(3), Duration::Zero(), -Milliseconds(2)}, Milliseconds(1));
+  const ClockOffsetMonitor good =
+      MonitorWithPeers({Seconds(1), Milliseconds(3), Duration::Zero(), -Milliseconds(2)}, Milliseconds(1));
   EXPECT_EQ(good.Evaluate(kNow).far_peers, 1);
   EXPECT_FALSE(good.Evaluate(kNow).must_fence);
   EXPECT_TRUE(good.Verify(kNow).ok());
@@ -150,11 +164,13 @@ TEST(ClockOffsetMonitorTest, ThreeNodesOneBadClockFencesOnlyTheBadNode) {
 TEST(ClockOffsetMonitorTest, UncertaintyKeepsAPeerFromCountingAsFar) {
   // Offset 450 ms looks beyond the 400 ms threshold, but with 100 ms of uncertainty the
   // true offset may be 350 ms: not proven far.
-  const ClockOffsetMonitor uncertain = MonitorWithPeers({Milliseconds(450), Milliseconds(450)}, Milliseconds(100));
+  const ClockOffsetMonitor uncertain =
+      MonitorWithPeers({Milliseconds(450), Milliseconds(450)}, Milliseconds(100));
   EXPECT_EQ(uncertain.Evaluate(kNow).far_peers, 0);
   EXPECT_FALSE(uncertain.Evaluate(kNow).must_fence);
   // With a tight round trip the same offset is proven far.
-  const ClockOffsetMonitor certain = MonitorWithPeers({Milliseconds(450), Milliseconds(450)}, Milliseconds(1));
+  const ClockOffsetMonitor certain =
+      MonitorWithPeers({Milliseconds(450), Milliseconds(450)}, Milliseconds(1));
   EXPECT_EQ(certain.Evaluate(kNow).far_peers, 2);
   EXPECT_TRUE(certain.Evaluate(kNow).must_fence);
   // Beyond max_uncertainty a sample is no evidence either way.

@@ -23,9 +23,7 @@ Result<HlcTimestamp> HlcTimestamp::Unpack(uint64_t packed) {
   return timestamp;
 }
 
-std::string HlcTimestamp::ToString() const {
-  return FormatWallTime(wall) + "+" + std::to_string(logical);
-}
+std::string HlcTimestamp::ToString() const { return FormatWallTime(wall) + "+" + std::to_string(logical); }
 
 HybridClock::HybridClock(PhysicalClock physical_clock, Duration max_offset)
     : physical_clock_(std::move(physical_clock)), max_offset_(max_offset) {

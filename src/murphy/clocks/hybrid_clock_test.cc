@@ -30,8 +30,8 @@ TEST(HlcTimestampTest, PackRoundTripsAndKeepsOrder) {
     SCOPED_TRACE(i);
     const auto random_timestamp = [&] {
       // Small ranges for the wall make equal walls (logical decides) frequent.
-      const int64_t ticks = rng.Bernoulli(0.5) ? rng.UniformInRange(0, 3)
-                                               : rng.UniformInRange(0, (int64_t{1} << 47) - 1);
+      const int64_t ticks =
+          rng.Bernoulli(0.5) ? rng.UniformInRange(0, 3) : rng.UniformInRange(0, (int64_t{1} << 47) - 1);
       return At(ticks * kHlcWallGranularity.nanoseconds(), static_cast<uint16_t>(rng.Uniform(65536)));
     };
     const HlcTimestamp a = random_timestamp();
@@ -66,7 +66,8 @@ TEST(HybridClockTest, FollowsPhysicalTimeAndCountsWithinATick) {
   physical.now += Nanoseconds(100);  // still inside the same 65.536 us tick
   EXPECT_EQ(clock.Now(), At(kStartNs, 2));
   physical.now += Milliseconds(1);
-  EXPECT_EQ(clock.Now(), At(QuantizeHlcWall(physical.now).nanoseconds(), 0)) << "logical resets on a new wall";
+  EXPECT_EQ(clock.Now(), At(QuantizeHlcWall(physical.now).nanoseconds(), 0))
+      << "logical resets on a new wall";
 }
 
 TEST(HybridClockTest, BackwardJumpIsReportedAndAbsorbed) {
@@ -169,8 +170,9 @@ TEST(HybridClockTest, PropertyMonotonicAndBoundedUnderRandomPhysicalJumps) {
       } else if (action < 6) {
         // stall
       } else if (action < 8) {
-        const HlcTimestamp remote{QuantizeHlcWall(physical.now + rng.UniformDuration(-Seconds(1), Milliseconds(400))),
-                                  static_cast<uint16_t>(rng.Uniform(1000))};
+        const HlcTimestamp remote{
+            QuantizeHlcWall(physical.now + rng.UniformDuration(-Seconds(1), Milliseconds(400))),
+            static_cast<uint16_t>(rng.Uniform(1000))};
         const bool beyond_guard = remote.wall - physical.now > max_offset;
         const Status status = clock.Update(remote);
         ASSERT_EQ(!status.ok(), beyond_guard) << status.ToString();
@@ -191,7 +193,8 @@ TEST(HybridClockTest, PropertyMonotonicAndBoundedUnderRandomPhysicalJumps) {
       ASSERT_GT(next, previous) << previous.ToString() << " then " << next.ToString();
       ASSERT_GT(next.Pack(), previous.Pack());
       EXPECT_GE(next.wall, QuantizeHlcWall(physical.now));
-      const Duration slack = max_offset + kHlcWallGranularity * static_cast<int64_t>(clock.logical_overflows());
+      const Duration slack =
+          max_offset + kHlcWallGranularity * static_cast<int64_t>(clock.logical_overflows());
       EXPECT_LE(next.wall - highest_physical, slack);
       previous = next;
     }

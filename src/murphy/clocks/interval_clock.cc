@@ -65,7 +65,8 @@ Duration IntervalClock::Evaluate(WallTime* wall, ClockSyncStatus* status) {
     *status = ClockSyncStatus::kUnknown;
     return Duration::Infinite();
   }
-  *status = since_sync > options_.sync_expiry ? ClockSyncStatus::kFreeRunning : ClockSyncStatus::kSynchronized;
+  *status =
+      since_sync > options_.sync_expiry ? ClockSyncStatus::kFreeRunning : ClockSyncStatus::kSynchronized;
   return bound;
 }
 

@@ -94,7 +94,8 @@ TEST(VectorClockTest, MergeIsEntrywiseMaximum) {
 
 TEST(VectorClockTest, BoundedEntriesFailWithoutChange) {
   VectorClock full;
-  for (uint32_t node = 0; node < kMaxVectorClockEntries; ++node) ASSERT_TRUE(full.Increment(NodeId(node)).ok());
+  for (uint32_t node = 0; node < kMaxVectorClockEntries; ++node)
+    ASSERT_TRUE(full.Increment(NodeId(node)).ok());
   EXPECT_EQ(full.Increment(NodeId(100000)).status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(full.Raise(NodeId(100000), 3).code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(full.Increment(NodeId(0)).ok()) << "existing entries still count";
