@@ -44,7 +44,8 @@ class FailureDetector {
   virtual bool Suspect(Instant now) const = 0;
   // The suspicion level at `now` (>= 0; 0 before the first heartbeat).
   virtual double Suspicion(Instant now) const = 0;
-  // The owner was paused during [from, from + length). REQUIRES: length >= 0.
+  // The owner was paused during [from, from + length). REQUIRES: length >= 0, and the
+  // pause has ended (from + length is not later than the next Heartbeat's `now`).
   virtual void NoteLocalPause(Instant from, Duration length) = 0;
   // A short stable name for reports: "fixed-timeout", "phi-normal", ...
   virtual std::string_view name() const = 0;

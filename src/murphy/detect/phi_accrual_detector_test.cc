@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "murphy/core/rng.h"
+#include "murphy/detect/per_peer.h"
 
 namespace murphy {
 namespace {
@@ -178,6 +179,20 @@ TEST(PhiAccrualDetectorTest, LocalPauseConvictsNobody) {
   const int64_t count = detector.history().count();
   detector.Heartbeat(wake + Milliseconds(1));  // the queued heartbeat: interval not learned
   EXPECT_EQ(detector.history().count(), count);
+}
+
+TEST(PhiAccrualDetectorTest, PerPeerDetectorsKeepTheirOwnHistory) {
+  PerPeer<PhiAccrualDetector> detectors(4, PhiAccrualConfig{});
+  PhiAccrualDetector* steady = *detectors.FindOrAdd(NodeId(1));
+  PhiAccrualDetector* erratic = *detectors.FindOrAdd(NodeId(2));
+  Rng rng(11);
+  for (int i = 0; i <= 300; ++i) {
+    steady->Heartbeat(At(Seconds(i)));
+    erratic->Heartbeat(At(Seconds(3 * i) + rng.UniformDuration(Duration::Zero(), Seconds(2))));
+  }
+  EXPECT_DOUBLE_EQ(steady->mean_nanoseconds(), 1e9);
+  EXPECT_GT(erratic->mean_nanoseconds(), 2.5e9);
+  EXPECT_TRUE(steady->Suspect(At(Seconds(306))));  // 6 s of silence: steady is suspect
 }
 
 // Property: the O(1) running statistics equal a from-scratch computation over the
