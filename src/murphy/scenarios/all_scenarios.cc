@@ -1,0 +1,18 @@
+#include <array>
+
+#include "murphy/scenarios/scenario.h"
+#include "murphy/scenarios/scenarios.h"
+
+namespace murphy {
+
+std::span<const Scenario* const> AllScenarios() {
+  // In the chapter's order.
+  static const std::array<const Scenario*, 3> scenarios = {
+      &TimeoutDilemmaScenario(),
+      &LwwClockSkewScenario(),
+      &TrueTimeCommitWaitScenario(),
+  };
+  return scenarios;
+}
+
+}  // namespace murphy

@@ -1,0 +1,14 @@
+// murphy/scenarios/scenarios.h — the built scenarios, one accessor each. Internal to
+// scenarios/: callers use AllScenarios() and FindScenario() from scenario.h.
+#pragma once
+
+#include "murphy/scenarios/scenario.h"
+
+namespace murphy {
+
+const Scenario& TimeoutDilemmaScenario();
+const Scenario& ThunderingHerdScenario();
+const Scenario& LwwClockSkewScenario();
+const Scenario& TrueTimeCommitWaitScenario();
+
+}  // namespace murphy

@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "murphy/scenarios/scenario.h"
+
+namespace murphy {
+namespace {
+
+// Every built scenario, for a fixed set of seeds: the failure happens without the
+// remedy and not with it.
+TEST(ScenariosTest, EachIsDemonstratedOnFixedSeeds) {
+  ASSERT_FALSE(AllScenarios().empty());
+  for (const Scenario* scenario : AllScenarios()) {
+    for (uint64_t seed = 1; seed <= 10; ++seed) {
+      SCOPED_TRACE(std::string(scenario->name()) + " seed " + std::to_string(seed) +
+                   " (replay: murphy demo " + std::string(scenario->name()) + " --seed " + std::to_string(seed) + ")");
+      const ScenarioResult result = RunScenario(*scenario, seed);
+      EXPECT_TRUE(result.without.violated) << "without the remedy nothing went wrong: " << result.without.summary;
+      EXPECT_FALSE(result.without.violation.empty());
+      EXPECT_FALSE(result.with.violated) << "the remedy did not help: " << result.with.violation;
+    }
+  }
+}
+
+TEST(ScenariosTest, SameSeedSameFigures) {
+  for (const Scenario* scenario : AllScenarios()) {
+    SCOPED_TRACE(std::string(scenario->name()));
+    for (bool with_remedy : {false, true}) {
+      const RunOutcome first = scenario->Run(42, with_remedy);
+      const RunOutcome second = scenario->Run(42, with_remedy);
+      ASSERT_EQ(first.figures.size(), second.figures.size());
+      for (size_t i = 0; i < first.figures.size(); ++i) {
+        EXPECT_EQ(first.figures[i].name, second.figures[i].name);
+        EXPECT_EQ(first.figures[i].value, second.figures[i].value) << first.figures[i].name;
+      }
+      EXPECT_EQ(first.summary, second.summary);
+    }
+  }
+}
+
+TEST(ScenariosTest, NamesAreUniqueAndFindable) {
+  for (const Scenario* scenario : AllScenarios()) {
+    EXPECT_EQ(FindScenario(scenario->name()), scenario);
+    EXPECT_FALSE(scenario->section().empty());
+    EXPECT_FALSE(scenario->remedy().empty());
+  }
+  EXPECT_EQ(FindScenario("no-such-scenario"), nullptr);
+}
+
+TEST(ScenariosTest, FiguresCarryTheStory) {
+  const Scenario* lww = FindScenario("lww-clock-skew");
+  ASSERT_NE(lww, nullptr);
+  EXPECT_GT(lww->Run(1, false).Get("writes_lost"), 0);
+  EXPECT_EQ(lww->Run(1, true).Get("writes_lost"), 0);
+
+  const Scenario* herd = FindScenario("thundering-herd");
+  ASSERT_NE(herd, nullptr);
+  const RunOutcome synchronized = herd->Run(1, false);
+  const RunOutcome jittered = herd->Run(1, true);
+  EXPECT_GT(synchronized.Get("peak_load_per_window"), jittered.Get("peak_load_per_window"));
+  EXPECT_GT(synchronized.Get("total_calls"), jittered.Get("total_calls"));
+
+  const Scenario* truetime = FindScenario("truetime-commit-wait");
+  ASSERT_NE(truetime, nullptr);
+  const RunOutcome waited = truetime->Run(1, true);
+  // Commit wait costs about twice the clock uncertainty.
+  EXPECT_GE(waited.Get("mean_commit_wait_ms"), 1.5 * waited.Get("epsilon_ms"));
+  EXPECT_LE(waited.Get("mean_commit_wait_ms"), 2.5 * waited.Get("epsilon_ms"));
+}
+
+}  // namespace
+}  // namespace murphy

@@ -1,0 +1,137 @@
+// timeout-dilemma — "The Timeout Dilemma".
+//
+// The story: a peer sends a heartbeat every second over a network with jitter and
+// latency spikes; now and then it stops for 1.5-4 s (a GC pause: alive, only slow);
+// at 12 minutes it really crashes. The operator's objective is explicit: detect the
+// crash within 10 s, and trigger at most one false failover in the 15 minutes. Without
+// the remedy we try the two fixed timeouts people choose: 1.5 s convicts the peer in
+// every pause (false failovers), 30 s never does but leaves users waiting half a
+// minute after the crash. No fixed choice meets both halves on this trace. With the
+// remedy, the phi-accrual detector (Akka's defaults) learns the heartbeat
+// distribution and meets the objective; the other adaptive detectors are measured on
+// the same trace for the table.
+//
+// All detectors are the real ones in detect/, replayed by detect/evaluation on one
+// trace generated from the seed.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "murphy/core/rng.h"
+#include "murphy/detect/evaluation.h"
+#include "murphy/detect/fixed_timeout_detector.h"
+#include "murphy/detect/heartbeat_trace.h"
+#include "murphy/detect/phi_accrual_detector.h"
+#include "murphy/detect/quantile_timeout.h"
+#include "murphy/detect/rfc6298.h"
+#include "murphy/scenarios/scenario.h"
+#include "murphy/scenarios/scenarios.h"
+
+namespace murphy {
+namespace {
+
+constexpr Duration kDetectionObjective = Seconds(10);
+constexpr int64_t kFalseFailoverBudget = 1;
+constexpr Duration kReplayStep = Milliseconds(10);
+
+HeartbeatTraceConfig TraceConfig() {
+  HeartbeatTraceConfig config;
+  config.length = Minutes(15);
+  config.interval = Seconds(1);
+  config.jitter = Milliseconds(20);
+  config.spike_probability = 0.03;
+  config.spike_mean = Milliseconds(300);
+  config.pause_probability = 0.01;
+  config.pause_min = Milliseconds(1500);
+  config.pause_max = Seconds(4);
+  config.crash_after = Minutes(12);
+  return config;
+}
+
+struct Contender {
+  std::string label;  // also the figure prefix
+  DetectorFactory factory;
+};
+
+struct Judged {
+  std::string label;
+  DetectorEvaluation evaluation;
+  bool meets_objective() const {
+    return evaluation.detection_time.has_value() && *evaluation.detection_time <= kDetectionObjective &&
+           evaluation.false_positive_count <= kFalseFailoverBudget;
+  }
+  std::string Describe() const {
+    const std::string detection =
+        evaluation.detection_time ? FormatDuration(*evaluation.detection_time) : std::string("never");
+    return label + ": crash detected after " + detection + ", " + std::to_string(evaluation.false_positive_count) +
+           " false failovers";
+  }
+};
+
+class TimeoutDilemma final : public Scenario {
+ public:
+  std::string_view name() const override { return "timeout-dilemma"; }
+  std::string_view section() const override { return "The Timeout Dilemma"; }
+  std::string_view remedy() const override { return "phi-accrual failure detection"; }
+
+  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+    Rng rng(seed);
+    const Result<HeartbeatTrace> trace = GenerateHeartbeatTrace(TraceConfig(), rng);
+    MURPHY_ASSERT(trace.ok());
+
+    std::vector<Contender> contenders;
+    if (!with_remedy) {
+      contenders.push_back({"fixed_1_5s", [] { return std::make_unique<FixedTimeoutDetector>(Milliseconds(1500)); }});
+      contenders.push_back({"fixed_30s", [] { return std::make_unique<FixedTimeoutDetector>(Seconds(30)); }});
+    } else {
+      contenders.push_back({"phi_accrual", [] { return std::make_unique<PhiAccrualDetector>(); }});
+      Rfc6298Config rfc;
+      rfc.min_rto = Seconds(3);
+      rfc.initial_rto = Seconds(3);
+      contenders.push_back({"rfc6298_min_3s", [rfc] { return std::make_unique<Rfc6298Detector>(rfc); }});
+      contenders.push_back({"quantile_p99x2", [] { return std::make_unique<QuantileTimeoutDetector>(); }});
+    }
+
+    RunOutcome outcome;
+    std::vector<Judged> judged;
+    for (const Contender& contender : contenders) {
+      Result<DetectorEvaluation> evaluation = EvaluateDetector(*trace, contender.factory, kReplayStep);
+      MURPHY_ASSERT(evaluation.ok());
+      judged.push_back({contender.label, std::move(evaluation).value()});
+      const DetectorEvaluation& result = judged.back().evaluation;
+      outcome.Add(contender.label + "_detection_s",
+                  result.detection_time ? ToSecondsDouble(*result.detection_time) : -1.0);
+      outcome.Add(contender.label + "_false_failovers", static_cast<double>(result.false_positive_count));
+    }
+
+    const std::string objective = "objective: detect within " + FormatDuration(kDetectionObjective) +
+                                  ", at most " + std::to_string(kFalseFailoverBudget) + " false failover";
+    if (!with_remedy) {
+      // The dilemma: every fixed timeout we try misses one half of the objective.
+      bool any_meets = false;
+      std::string misses;
+      for (const Judged& candidate : judged) {
+        any_meets = any_meets || candidate.meets_objective();
+        misses += (misses.empty() ? "" : "; ") + candidate.Describe();
+      }
+      outcome.violated = !any_meets;
+      if (outcome.violated) outcome.violation = "no fixed timeout meets the " + objective + " — " + misses;
+      outcome.summary = misses;
+    } else {
+      const Judged& phi = judged.front();
+      outcome.violated = !phi.meets_objective();
+      if (outcome.violated) outcome.violation = "phi accrual misses the " + objective + " — " + phi.Describe();
+      outcome.summary = phi.Describe() + " (" + objective + ")";
+    }
+    return outcome;
+  }
+};
+
+}  // namespace
+
+const Scenario& TimeoutDilemmaScenario() {
+  static const TimeoutDilemma scenario;
+  return scenario;
+}
+
+}  // namespace murphy
