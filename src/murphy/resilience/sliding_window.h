@@ -74,12 +74,15 @@ class BucketedCounter {
   }
 
   void Advance(Instant now) {
+    // Fast path, no division: still inside the current bucket (or behind it).
+    if (started_ && now.nanoseconds() < next_bucket_start_nanoseconds_) return;
     const int64_t index = BucketIndex(now);
     const auto count = static_cast<int64_t>(buckets_.size());
     if (!started_) {
       started_ = true;
       current_index_ = index;
       current_slot_ = Slot(index);
+      next_bucket_start_nanoseconds_ = NextBucketStart(index);
       return;
     }
     if (index <= current_index_) return;
@@ -98,6 +101,16 @@ class BucketedCounter {
     }
     current_index_ = index;
     current_slot_ = Slot(index);
+    next_bucket_start_nanoseconds_ = NextBucketStart(index);
+  }
+
+  // Where bucket `index` + 1 starts, saturating at the end of time.
+  int64_t NextBucketStart(int64_t index) const {
+    int64_t next = 0;
+    int64_t start = 0;
+    if (__builtin_add_overflow(index, 1, &next)) return internal::kInt64Max;
+    if (__builtin_mul_overflow(next, bucket_width_nanoseconds_, &start)) return internal::kInt64Max;
+    return start;
   }
 
   size_t Slot(int64_t index) const {
@@ -111,6 +124,7 @@ class BucketedCounter {
   std::vector<std::array<int64_t, kSeries>> buckets_;
   std::array<int64_t, kSeries> totals_{};
   int64_t current_index_ = 0;
+  int64_t next_bucket_start_nanoseconds_ = 0;
   size_t current_slot_ = 0;
   bool started_ = false;
 };
