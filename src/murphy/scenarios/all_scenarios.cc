@@ -7,8 +7,9 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 3> scenarios = {
+  static const std::array<const Scenario*, 4> scenarios = {
       &TimeoutDilemmaScenario(),
+      &ThunderingHerdScenario(),
       &LwwClockSkewScenario(),
       &TrueTimeCommitWaitScenario(),
   };
