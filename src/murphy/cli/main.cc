@@ -7,7 +7,6 @@ int main(int argc, char** argv) {
   CLI::App app{"murphy: the trouble with distributed systems, made runnable"};
   app.require_subcommand(1);
   int exit_code = 0;
-  murphy::cli::AddDemoCommand(app, &exit_code);
   murphy::cli::AddSimCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
