@@ -13,5 +13,6 @@ class App;
 namespace murphy::cli {
 
 void AddDemoCommand(CLI::App& app, int* exit_code);
+void AddSimCommand(CLI::App& app, int* exit_code);
 
 }  // namespace murphy::cli
