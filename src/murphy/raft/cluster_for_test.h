@@ -1,0 +1,115 @@
+// murphy/raft/cluster_for_test.h — an in-memory network of RawNodes for tests.
+//
+// Contract (test-only): `Cluster` owns N nodes, each a RawNode with a MemoryStorage
+// "disk", and a queue of in-flight messages. Everything is driven explicitly by the
+// test — ticks, Ready processing, delivery (in order, or any message out of order),
+// drops, partitions, crashes (losing all that is not persisted) and restarts — so a
+// run is a pure function of its inputs and seed. While it runs it checks:
+//   - persist before send: every message put on the wire passes CheckSendAllowed
+//     against its sender's durable state at that moment;
+//   - election safety: at most one leader per term;
+//   - leader completeness: a new leader's log holds every entry applied anywhere;
+//   - state machine safety: no two nodes apply different entries at one index;
+//   - log matching (CheckLogMatching): logs equal in an entry are equal before it.
+// A violation fails the test through ADD_FAILURE with the seed. Thread safety: none.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "murphy/core/rng.h"
+#include "murphy/raft/raw_node.h"
+#include "murphy/raft/storage.h"
+
+namespace murphy::raft::testing {
+
+struct ClusterOptions {
+  int voters = 3;
+  int learners = 0;
+  uint64_t seed = 1;
+  Config base;  // id and seed are filled in per node.
+};
+
+class Cluster {
+ public:
+  explicit Cluster(const ClusterOptions& options);
+
+  std::vector<NodeId> ids() const;
+  bool alive(NodeId id) const { return nodes_.at(id).raw != nullptr; }
+  // REQUIRES: alive(id).
+  RawNode& node(NodeId id);
+  const Raft& raft(NodeId id) const;
+  const MemoryStorage& storage(NodeId id) const { return nodes_.at(id).storage; }
+  const std::vector<Entry>& applied(NodeId id) const { return nodes_.at(id).applied; }
+  const std::vector<ReadState>& reads(NodeId id) const { return nodes_.at(id).reads; }
+
+  // --- Inputs (each followed by invariant observation) -------------------------
+  void Tick(NodeId id, int count = 1);
+  void TickAll(int count = 1);
+  void Campaign(NodeId id);
+  Result<LogIndex> Propose(NodeId id, std::string data);
+  Status ReadIndex(NodeId id, uint64_t request_id);
+  Status TransferLeadership(NodeId id, NodeId target);
+
+  // Handles one Ready of `id` the way a correct node shell does: send `messages`,
+  // persist, send `messages_after_persist`, apply, Advance. False if none.
+  bool ProcessReady(NodeId id);
+  // Delivers every queued message once, in order (dropping those a partition cuts).
+  // Returns the number taken off the queue.
+  size_t DeliverAll();
+  // Delivers (or, with `duplicate`, copies) the queued message at `position`.
+  void DeliverAt(size_t position, bool duplicate = false);
+  void DropAt(size_t position);
+  size_t in_flight() const { return network_.size(); }
+  // Ready processing and delivery until nothing moves (bounded); returns rounds.
+  int Stabilize(int max_rounds = 10000);
+
+  // --- Faults -----------------------------------------------------------------
+  // Messages between different groups are dropped; nodes in no group are isolated.
+  void Partition(const std::vector<std::vector<NodeId>>& groups);
+  void Heal() { group_of_.clear(); }
+  void Crash(NodeId id);
+  void Restart(NodeId id);
+
+  // --- Checks ---------------------------------------------------------------------
+  void CheckLogMatching();
+  // The live node that is leader in the highest term, if any.
+  std::optional<NodeId> Leader() const;
+
+  // --- Golden-test trace ------------------------------------------------------
+  void set_tracing(bool tracing) { tracing_ = tracing; }
+  std::vector<std::string> TakeTrace() { return std::exchange(trace_, {}); }
+  std::string Describe(NodeId id) const;
+
+ private:
+  struct Node {
+    std::unique_ptr<RawNode> raw;
+    MemoryStorage storage;
+    std::vector<Entry> applied;
+    std::vector<ReadState> reads;
+    int restarts = 0;
+  };
+
+  Config ConfigFor(NodeId id, int restarts) const;
+  void Observe(NodeId id);
+  void PutOnWire(NodeId from, Message message);
+  bool Connected(NodeId from, NodeId to) const;
+  void Trace(std::string line);
+  void Fail(const std::string& what);
+
+  ClusterOptions options_;
+  std::map<NodeId, Node> nodes_;
+  std::deque<Message> network_;
+  std::map<NodeId, int> group_of_;  // empty: fully connected.
+  std::map<Term, NodeId> leader_of_term_;
+  std::map<LogIndex, Entry> applied_anywhere_;
+  bool tracing_ = false;
+  std::vector<std::string> trace_;
+};
+
+}  // namespace murphy::raft::testing
