@@ -112,4 +112,72 @@ class Cluster {
   std::vector<std::string> trace_;
 };
 
+// --- Helpers for tests that drive one Raft by hand -----------------------------
+
+struct RaftOptions {
+  int voters = 3;
+  bool pre_vote = false;
+  bool check_quorum = false;
+  HardState hard_state = {};
+  std::vector<Entry> entries = {};
+  int election_ticks = 10;
+};
+
+inline Raft NewRaft(uint64_t id, const RaftOptions& options = {}) {
+  Config config;
+  config.id = NodeId(static_cast<uint32_t>(id));
+  config.election_ticks = options.election_ticks;
+  config.pre_vote = options.pre_vote;
+  config.check_quorum = options.check_quorum;
+  config.seed = id;
+  RestoreState restore;
+  for (int i = 1; i <= options.voters; ++i) restore.membership.voters.push_back(NodeId(i));
+  restore.hard_state = options.hard_state;
+  restore.entries = options.entries;
+  return Raft(config, std::move(restore));
+}
+
+// Entries with the given terms at indexes 1, 2, ...
+inline std::vector<Entry> EntriesWithTerms(std::initializer_list<uint64_t> terms) {
+  std::vector<Entry> entries = {};
+  for (uint64_t term : terms) entries.push_back({Term(term), LogIndex(entries.size() + 1), EntryType::kNormal, {}});
+  return entries;
+}
+
+inline Message MakeMessage(MessageType type, uint64_t from, uint64_t to, uint64_t term) {
+  Message message;
+  message.type = type;
+  message.from = NodeId(static_cast<uint32_t>(from));
+  message.to = NodeId(static_cast<uint32_t>(to));
+  message.term = Term(term);
+  return message;
+}
+
+// Marks the whole log durable, as the node shell's Advance would.
+inline void PersistAll(Raft& raft) { raft.OnStable(raft.log().last_index(), raft.log().last_term()); }
+
+// Makes node `raft` (of a 3-voter cluster) leader by granting it one vote.
+inline void MakeLeader(Raft& raft) {
+  raft.Campaign();
+  if (raft.role() == Role::kPreCandidate) {
+    Message grant = MakeMessage(MessageType::kPreVoteResponse, raft.id().value() % 3 + 1, raft.id().value(),
+                                raft.term().value() + 1);
+    MURPHY_ASSERT(raft.Step(grant).ok());
+  }
+  Message grant = MakeMessage(MessageType::kVoteResponse, raft.id().value() % 3 + 1, raft.id().value(),
+                              raft.term().value());
+  MURPHY_ASSERT(raft.Step(grant).ok());
+  MURPHY_ASSERT(raft.role() == Role::kLeader);
+  PersistAll(raft);
+  raft.TakeMessages();
+}
+
+inline std::vector<Message> MessagesOfType(const std::vector<Message>& messages, MessageType type) {
+  std::vector<Message> result;
+  for (const Message& message : messages) {
+    if (message.type == type) result.push_back(message);
+  }
+  return result;
+}
+
 }  // namespace murphy::raft::testing

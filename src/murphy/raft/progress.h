@@ -34,9 +34,9 @@ class Progress {
   void set_learner(bool learner) { learner_ = learner; }
   size_t inflight_count() const { return inflight_.size(); }
 
-  // CheckQuorum bookkeeping: has the peer answered since the last check?
-  bool recent_active() const { return recent_active_; }
-  void set_recent_active(bool active) { recent_active_ = active; }
+  // CheckQuorum bookkeeping: the leader's tick count when the peer last answered.
+  uint64_t last_contact_tick() const { return last_contact_tick_; }
+  void set_last_contact_tick(uint64_t tick) { last_contact_tick_ = tick; }
 
   // The highest ReadIndex round this peer has acknowledged.
   uint64_t read_round_acked() const { return read_round_acked_; }
@@ -73,7 +73,7 @@ class Progress {
   LogIndex next_;
   ProgressState state_ = ProgressState::kProbe;
   bool probe_sent_ = false;
-  bool recent_active_ = false;
+  uint64_t last_contact_tick_ = 0;
   bool learner_;
   uint64_t read_round_acked_ = 0;
   size_t max_inflight_;

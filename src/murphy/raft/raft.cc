@@ -130,8 +130,8 @@ void Raft::BecomeLeader() {
   auto add = [&](NodeId peer, bool learner) {
     if (peer == id_) return;
     Progress progress(next, config_.max_inflight_messages, learner);
-    // Give every peer the benefit of the doubt for the first quorum check.
-    progress.set_recent_active(true);
+    // Give every peer the benefit of the doubt for a first election timeout.
+    progress.set_last_contact_tick(ticks_);
     progress_.emplace(peer, std::move(progress));
   };
   for (NodeId voter : membership_.voters) add(voter, false);
@@ -206,6 +206,7 @@ Raft::Tally Raft::RecordVote(NodeId from, bool granted) {
 // --- Time ------------------------------------------------------------------------
 
 void Raft::Tick() {
+  ++ticks_;
   if (role_ == Role::kLeader) {
     TickHeartbeat();
   } else {
@@ -229,15 +230,16 @@ void Raft::TickHeartbeat() {
     ++transfer_elapsed_;
     if (transfer_elapsed_ >= config_.election_ticks) AbortTransfer();
   }
-  if (election_elapsed_ >= config_.election_ticks) {
-    election_elapsed_ = 0;
-    // CheckQuorum (thesis §6.2): a leader that has not heard from a majority within
-    // an election timeout steps down, so that clients find the real leader and a
-    // partitioned leader stops serving ReadIndex.
-    if (config_.check_quorum && !QuorumActive()) {
-      BecomeFollower(term_, kNoNode);
-      return;
-    }
+  if (election_elapsed_ >= config_.election_ticks) election_elapsed_ = 0;
+  // CheckQuorum (thesis §6.2): a leader that has not heard from a majority within
+  // an election timeout steps down, so that clients find the real leader and a
+  // partitioned leader stops serving ReadIndex. Departure from etcd, which checks
+  // once per election timeout (so a leader may linger up to twice that): we check
+  // every tick against each peer's last contact, so the bound is one timeout,
+  // matching the followers' lease on votes.
+  if (config_.check_quorum && !QuorumActive()) {
+    BecomeFollower(term_, kNoNode);
+    return;
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
@@ -245,16 +247,16 @@ void Raft::TickHeartbeat() {
   }
 }
 
-bool Raft::QuorumActive() {
+bool Raft::QuorumActive() const {
   size_t active = 0;
+  const uint64_t window = static_cast<uint64_t>(config_.election_ticks);
   for (NodeId voter : membership_.voters) {
     if (voter == id_) {
       ++active;
       continue;
     }
-    if (MutableProgress(voter).recent_active()) ++active;
+    if (ticks_ - progress(voter).last_contact_tick() < window) ++active;
   }
-  for (auto& [peer, progress] : progress_) progress.set_recent_active(false);
   return active >= Quorum();
 }
 
@@ -487,7 +489,7 @@ void Raft::HandleHeartbeat(const Message& message) {
 
 void Raft::HandleAppendResponse(const Message& message) {
   Progress& progress = MutableProgress(message.from);
-  progress.set_recent_active(true);
+  progress.set_last_contact_tick(ticks_);
   if (message.reject) {
     if (message.index.value() == 0 && message.reject_hint.value() == 0 && message.log_term.value() == 0 &&
         message.term == term_) {
@@ -520,7 +522,7 @@ void Raft::HandleAppendResponse(const Message& message) {
 
 void Raft::HandleHeartbeatResponse(const Message& message) {
   Progress& progress = MutableProgress(message.from);
-  progress.set_recent_active(true);
+  progress.set_last_contact_tick(ticks_);
   progress.OnHeartbeatResponse();
   if (progress.state() == ProgressState::kReplicate && progress.IsPaused()) progress.FreeOldestInflight();
   if (progress.match() < log_.last_index()) SendAppend(message.from, false);

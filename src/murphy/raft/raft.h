@@ -169,7 +169,9 @@ class Raft {
   void BroadcastHeartbeat(uint64_t read_round);
   bool MaybeCommit();
   size_t Quorum() const { return membership_.voters.size() / 2 + 1; }
-  bool QuorumActive();
+  // CheckQuorum: has a quorum of voters (counting us) answered within the last
+  // election_ticks ticks?
+  bool QuorumActive() const;
   void ReleaseConfirmedReads();
   bool CommittedInCurrentTerm() const;
   LogIndex SelfMatch() const { return log_.stable(); }
@@ -194,6 +196,8 @@ class Raft {
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
+  // Ticks since construction; the leader's clock for CheckQuorum.
+  uint64_t ticks_ = 0;
 
   // Candidate / pre-candidate: votes received in this election.
   std::map<NodeId, bool> votes_;
