@@ -1,0 +1,183 @@
+// murphy/raft/cluster_for_test.h — an in-memory network of RawNodes for tests.
+//
+// Contract (test-only): `Cluster` owns N nodes, each a RawNode with a MemoryStorage
+// "disk", and a queue of in-flight messages. Everything is driven explicitly by the
+// test — ticks, Ready processing, delivery (in order, or any message out of order),
+// drops, partitions, crashes (losing all that is not persisted) and restarts — so a
+// run is a pure function of its inputs and seed. While it runs it checks:
+//   - persist before send: every message put on the wire passes CheckSendAllowed
+//     against its sender's durable state at that moment;
+//   - election safety: at most one leader per term;
+//   - leader completeness: a new leader's log holds every entry applied anywhere;
+//   - state machine safety: no two nodes apply different entries at one index;
+//   - log matching (CheckLogMatching): logs equal in an entry are equal before it.
+// A violation fails the test through ADD_FAILURE with the seed. Thread safety: none.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "murphy/core/rng.h"
+#include "murphy/raft/raw_node.h"
+#include "murphy/raft/storage.h"
+
+namespace murphy::raft::testing {
+
+struct ClusterOptions {
+  int voters = 3;
+  int learners = 0;
+  uint64_t seed = 1;
+  Config base;  // id and seed are filled in per node.
+};
+
+class Cluster {
+ public:
+  explicit Cluster(const ClusterOptions& options);
+
+  std::vector<NodeId> ids() const;
+  bool alive(NodeId id) const { return nodes_.at(id).raw != nullptr; }
+  // REQUIRES: alive(id).
+  RawNode& node(NodeId id);
+  const Raft& raft(NodeId id) const;
+  const MemoryStorage& storage(NodeId id) const { return nodes_.at(id).storage; }
+  const std::vector<Entry>& applied(NodeId id) const { return nodes_.at(id).applied; }
+  const std::vector<ReadState>& reads(NodeId id) const { return nodes_.at(id).reads; }
+
+  // --- Inputs (each followed by invariant observation) -------------------------
+  void Tick(NodeId id, int count = 1);
+  void TickAll(int count = 1);
+  void Campaign(NodeId id);
+  Result<LogIndex> Propose(NodeId id, std::string data);
+  Status ReadIndex(NodeId id, uint64_t request_id);
+  Status TransferLeadership(NodeId id, NodeId target);
+
+  // Handles one Ready of `id` the way a correct node shell does: send `messages`,
+  // persist, send `messages_after_persist`, apply, Advance. False if none.
+  bool ProcessReady(NodeId id);
+  // Delivers every queued message once, in order (dropping those a partition cuts).
+  // Returns the number taken off the queue.
+  size_t DeliverAll();
+  // Delivers (or, with `duplicate`, copies) the queued message at `position`.
+  void DeliverAt(size_t position, bool duplicate = false);
+  void DropAt(size_t position);
+  size_t in_flight() const { return network_.size(); }
+  // Ready processing and delivery until nothing moves (bounded); returns rounds.
+  int Stabilize(int max_rounds = 10000);
+
+  // --- Faults -----------------------------------------------------------------
+  // Messages between different groups are dropped; nodes in no group are isolated.
+  void Partition(const std::vector<std::vector<NodeId>>& groups);
+  void Heal() { group_of_.clear(); }
+  void Crash(NodeId id);
+  void Restart(NodeId id);
+
+  // --- Checks ---------------------------------------------------------------------
+  void CheckLogMatching();
+  // The live node that is leader in the highest term, if any.
+  std::optional<NodeId> Leader() const;
+
+  // --- Golden-test trace ------------------------------------------------------
+  void set_tracing(bool tracing) { tracing_ = tracing; }
+  std::vector<std::string> TakeTrace() { return std::exchange(trace_, {}); }
+  std::string Describe(NodeId id) const;
+
+ private:
+  struct Node {
+    std::unique_ptr<RawNode> raw;
+    MemoryStorage storage;
+    std::vector<Entry> applied;
+    std::vector<ReadState> reads;
+    int restarts = 0;
+  };
+
+  Config ConfigFor(NodeId id, int restarts) const;
+  void Observe(NodeId id);
+  void PutOnWire(NodeId from, Message message);
+  bool Connected(NodeId from, NodeId to) const;
+  void Trace(std::string line);
+  void Fail(const std::string& what);
+
+  ClusterOptions options_;
+  std::map<NodeId, Node> nodes_;
+  std::deque<Message> network_;
+  std::map<NodeId, int> group_of_;  // empty: fully connected.
+  std::map<Term, NodeId> leader_of_term_;
+  std::map<LogIndex, Entry> applied_anywhere_;
+  bool tracing_ = false;
+  std::vector<std::string> trace_;
+};
+
+// --- Helpers for tests that drive one Raft by hand -----------------------------
+
+struct RaftOptions {
+  int voters = 3;
+  bool pre_vote = false;
+  bool check_quorum = false;
+  HardState hard_state = {};
+  std::vector<Entry> entries = {};
+  int election_ticks = 10;
+};
+
+inline Raft NewRaft(uint64_t id, const RaftOptions& options = {}) {
+  Config config;
+  config.id = NodeId(static_cast<uint32_t>(id));
+  config.election_ticks = options.election_ticks;
+  config.pre_vote = options.pre_vote;
+  config.check_quorum = options.check_quorum;
+  config.seed = id;
+  RestoreState restore;
+  for (int i = 1; i <= options.voters; ++i) restore.membership.voters.push_back(NodeId(i));
+  restore.hard_state = options.hard_state;
+  restore.entries = options.entries;
+  return Raft(config, std::move(restore));
+}
+
+// Entries with the given terms at indexes 1, 2, ...
+inline std::vector<Entry> EntriesWithTerms(std::initializer_list<uint64_t> terms) {
+  std::vector<Entry> entries = {};
+  for (uint64_t term : terms) entries.push_back({Term(term), LogIndex(entries.size() + 1), EntryType::kNormal, {}});
+  return entries;
+}
+
+inline Message MakeMessage(MessageType type, uint64_t from, uint64_t to, uint64_t term) {
+  Message message;
+  message.type = type;
+  message.from = NodeId(static_cast<uint32_t>(from));
+  message.to = NodeId(static_cast<uint32_t>(to));
+  message.term = Term(term);
+  return message;
+}
+
+// Marks the whole log durable, as the node shell's Advance would.
+inline void PersistAll(Raft& raft) { raft.OnStable(raft.log().last_index(), raft.log().last_term()); }
+
+// Makes node `raft` (of a 3-voter cluster) leader by granting it one vote.
+inline void MakeLeader(Raft& raft) {
+  raft.Campaign();
+  if (raft.role() == Role::kPreCandidate) {
+    Message grant = MakeMessage(MessageType::kPreVoteResponse, raft.id().value() % 3 + 1, raft.id().value(),
+                                raft.term().value() + 1);
+    MURPHY_ASSERT(raft.Step(grant).ok());
+  }
+  Message grant = MakeMessage(MessageType::kVoteResponse, raft.id().value() % 3 + 1, raft.id().value(),
+                              raft.term().value());
+  MURPHY_ASSERT(raft.Step(grant).ok());
+  MURPHY_ASSERT(raft.role() == Role::kLeader);
+  PersistAll(raft);
+  raft.TakeMessages();
+}
+
+inline std::vector<Message> MessagesOfType(const std::vector<Message>& messages, MessageType type) {
+  std::vector<Message> result;
+  for (const Message& message : messages) {
+    if (message.type == type) result.push_back(message);
+  }
+  return result;
+}
+
+}  // namespace murphy::raft::testing

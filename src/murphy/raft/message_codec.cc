@@ -1,0 +1,103 @@
+#include "murphy/raft/message_codec.h"
+
+#include <limits>
+
+namespace murphy::raft {
+
+Bytes EncodeMessage(const Message& message) {
+  ByteWriter writer;
+  writer.PutU8(kMessageEncodingVersion);
+  writer.PutU8(static_cast<uint8_t>(message.type));
+  writer.PutVarint(message.from.value());
+  writer.PutVarint(message.to.value());
+  writer.PutVarint(message.term.value());
+  writer.PutVarint(message.index.value());
+  writer.PutVarint(message.log_term.value());
+  writer.PutVarint(message.commit.value());
+  writer.PutBool(message.reject);
+  writer.PutVarint(message.reject_hint.value());
+  writer.PutVarint(message.read_round);
+  writer.PutBool(message.leader_transfer);
+  writer.PutVarint(message.entries.size());
+  for (const Entry& entry : message.entries) {
+    writer.PutVarint(entry.term.value());
+    writer.PutVarint(entry.index.value());
+    writer.PutU8(static_cast<uint8_t>(entry.type));
+    writer.PutString(entry.data);
+  }
+  return writer.Take();
+}
+
+namespace {
+
+bool GetNodeId(ByteReader* reader, NodeId* id) {
+  uint64_t value = 0;
+  if (!reader->GetVarint(&value)) return false;
+  if (value > std::numeric_limits<NodeId::rep_type>::max()) return false;
+  *id = NodeId(static_cast<NodeId::rep_type>(value));
+  return true;
+}
+
+template <typename Id>
+bool GetId(ByteReader* reader, Id* id) {
+  uint64_t value = 0;
+  if (!reader->GetVarint(&value)) return false;
+  *id = Id(value);
+  return true;
+}
+
+}  // namespace
+
+Result<Message> DecodeMessage(std::span<const uint8_t> bytes, const MessageLimits& limits) {
+  ByteReader reader(bytes);
+  uint8_t version = 0;
+  if (!reader.GetU8(&version)) return InvalidArgumentError("raft message: empty");
+  if (version != kMessageEncodingVersion) return UnimplementedError("raft message: unknown encoding version");
+  Message message;
+  uint8_t type = 0;
+  if (!reader.GetU8(&type)) return InvalidArgumentError("raft message: truncated type");
+  if (type < 1 || type > kMaxMessageType) return InvalidArgumentError("raft message: unknown type");
+  message.type = static_cast<MessageType>(type);
+  bool ok = GetNodeId(&reader, &message.from) && GetNodeId(&reader, &message.to) &&
+            GetId(&reader, &message.term) && GetId(&reader, &message.index) &&
+            GetId(&reader, &message.log_term) && GetId(&reader, &message.commit) &&
+            reader.GetBool(&message.reject) && GetId(&reader, &message.reject_hint) &&
+            reader.GetVarint(&message.read_round) && reader.GetBool(&message.leader_transfer);
+  if (!ok) return InvalidArgumentError("raft message: malformed header");
+  uint64_t count = 0;
+  if (!reader.GetVarint(&count)) return InvalidArgumentError("raft message: malformed entry count");
+  if (count > limits.max_entries) return ResourceExhaustedError("raft message: too many entries");
+  // Each entry takes at least 4 bytes, so a count beyond that cannot be honest;
+  // check before reserving so a lying count allocates nothing.
+  if (count > reader.remaining() / 4) return InvalidArgumentError("raft message: truncated entries");
+  message.entries.reserve(count);
+  uint64_t total_bytes = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    Entry entry;
+    uint8_t entry_type = 0;
+    if (!GetId(&reader, &entry.term) || !GetId(&reader, &entry.index) || !reader.GetU8(&entry_type)) {
+      return InvalidArgumentError("raft message: malformed entry");
+    }
+    if (entry_type > static_cast<uint8_t>(EntryType::kConfigChange)) {
+      return InvalidArgumentError("raft message: unknown entry type");
+    }
+    entry.type = static_cast<EntryType>(entry_type);
+    std::span<const uint8_t> data;
+    // Read the length first to tell "too big" from "truncated".
+    uint64_t length = 0;
+    ByteReader peek(reader.rest());
+    if (!peek.GetVarint(&length)) return InvalidArgumentError("raft message: malformed entry data");
+    if (length > limits.max_entry_bytes) return ResourceExhaustedError("raft message: entry too large");
+    total_bytes += length;
+    if (total_bytes > limits.max_total_entry_bytes) return ResourceExhaustedError("raft message: too large");
+    if (!reader.GetLengthPrefixed(limits.max_entry_bytes, &data)) {
+      return InvalidArgumentError("raft message: truncated entry data");
+    }
+    entry.data.assign(AsText(data));
+    message.entries.push_back(std::move(entry));
+  }
+  if (!reader.at_end()) return InvalidArgumentError("raft message: trailing bytes");
+  return message;
+}
+
+}  // namespace murphy::raft

@@ -1,0 +1,35 @@
+// murphy/raft/message_codec.h — Raft messages to bytes and back.
+//
+// Contract: `EncodeMessage` writes a Message with core's ByteWriter (a version byte,
+// then varints, length-prefixed entry payloads); the node shell puts the bytes in a
+// checksummed frame (protocol/frame.h), so corruption is caught there. `DecodeMessage`
+// never crashes and never allocates beyond the limits, whatever the input:
+//   Unimplemented      an encoding version this build does not speak;
+//   ResourceExhausted  more entries or larger payloads than the limits allow;
+//   InvalidArgument    anything else malformed (truncated, trailing bytes, an unknown
+//                      message or entry type, an id out of range, a bad bool).
+// Round trip: DecodeMessage(EncodeMessage(m)) == m for every m within the limits.
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "murphy/core/codec.h"
+#include "murphy/core/status.h"
+#include "murphy/raft/types.h"
+
+namespace murphy::raft {
+
+inline constexpr uint8_t kMessageEncodingVersion = 1;
+
+struct MessageLimits {
+  uint64_t max_entries = 4096;
+  uint64_t max_entry_bytes = 1 << 20;
+  uint64_t max_total_entry_bytes = 16 << 20;
+};
+
+Bytes EncodeMessage(const Message& message);
+Result<Message> DecodeMessage(std::span<const uint8_t> bytes, const MessageLimits& limits = {});
+
+}  // namespace murphy::raft

@@ -1,0 +1,680 @@
+#include "murphy/raft/raft.h"
+
+#include <algorithm>
+#include <functional>
+#include <utility>
+
+#include "murphy/core/assert.h"
+
+namespace murphy::raft {
+
+Status Config::Validate() const {
+  if (id == kNoNode) return InvalidArgumentError("raft config: id must not be 0");
+  if (election_ticks < 2) return InvalidArgumentError("raft config: election_ticks must be >= 2");
+  if (heartbeat_ticks < 1) return InvalidArgumentError("raft config: heartbeat_ticks must be >= 1");
+  if (heartbeat_ticks >= election_ticks) {
+    return InvalidArgumentError("raft config: heartbeat_ticks must be < election_ticks");
+  }
+  if (max_entries_per_message < 1) return InvalidArgumentError("raft config: max_entries_per_message < 1");
+  if (max_bytes_per_message < 1) return InvalidArgumentError("raft config: max_bytes_per_message < 1");
+  if (max_inflight_messages < 1) return InvalidArgumentError("raft config: max_inflight_messages < 1");
+  if (max_uncommitted_bytes < 1) return InvalidArgumentError("raft config: max_uncommitted_bytes < 1");
+  if (max_entry_bytes < 1) return InvalidArgumentError("raft config: max_entry_bytes < 1");
+  if (max_apply_bytes_per_ready < 1) return InvalidArgumentError("raft config: max_apply_bytes_per_ready < 1");
+  if (max_pending_reads < 1) return InvalidArgumentError("raft config: max_pending_reads < 1");
+  return Status::Ok();
+}
+
+namespace {
+
+bool IsSortedUnique(const std::vector<NodeId>& ids) {
+  return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<NodeId>()) == ids.end();
+}
+
+}  // namespace
+
+Raft::Raft(const Config& config, RestoreState restore)
+    : config_(config),
+      id_(config.id),
+      rng_(config.seed),
+      membership_(std::move(restore.membership)),
+      log_(LogIndex(0), Term(0), std::move(restore.entries), restore.hard_state.commit),
+      term_(restore.hard_state.term),
+      vote_(restore.hard_state.vote) {
+  MURPHY_ASSERT(config_.Validate().ok());
+  MURPHY_ASSERT(IsSortedUnique(membership_.voters));
+  MURPHY_ASSERT(IsSortedUnique(membership_.learners));
+  MURPHY_ASSERT_MSG(membership_.Contains(id_), "a node must be a member of its own cluster");
+  for (NodeId learner : membership_.learners) MURPHY_ASSERT(!membership_.IsVoter(learner));
+  MURPHY_ASSERT(!membership_.voters.empty());
+  if (restore.applied.value() > 0) log_.AppliedTo(restore.applied);
+  BecomeFollower(term_, kNoNode);
+}
+
+const Progress& Raft::progress(NodeId peer) const {
+  MURPHY_ASSERT(role_ == Role::kLeader);
+  auto it = progress_.find(peer);
+  MURPHY_ASSERT_MSG(it != progress_.end(), "no progress for that peer");
+  return it->second;
+}
+
+Progress& Raft::MutableProgress(NodeId peer) {
+  MURPHY_ASSERT(role_ == Role::kLeader);
+  auto it = progress_.find(peer);
+  MURPHY_ASSERT_MSG(it != progress_.end(), "no progress for that peer");
+  return it->second;
+}
+
+std::vector<Message> Raft::TakeMessages() { return std::exchange(messages_, {}); }
+std::vector<ReadState> Raft::TakeReadStates() { return std::exchange(read_states_, {}); }
+
+// --- Role transitions ----------------------------------------------------------
+
+void Raft::ResetRandomizedTimeout() {
+  uint64_t base = static_cast<uint64_t>(config_.election_ticks);
+  randomized_election_timeout_ = static_cast<int>(base + rng_.Uniform(base));
+}
+
+void Raft::BecomeFollower(Term term, NodeId leader) {
+  MURPHY_ASSERT_MSG(term >= term_, "a node never moves back in term");
+  if (term > term_) {
+    term_ = term;
+    vote_ = kNoNode;
+  }
+  role_ = Role::kFollower;
+  leader_ = leader;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  ResetRandomizedTimeout();
+  votes_.clear();
+  progress_.clear();
+  pending_reads_.clear();
+  transfer_target_ = kNoNode;
+  uncommitted_bytes_ = 0;
+}
+
+void Raft::BecomePreCandidate() {
+  MURPHY_ASSERT_MSG(role_ != Role::kLeader, "a leader cannot pre-campaign");
+  MURPHY_ASSERT(Promotable());
+  // Thesis §9.6: a pre-candidate changes neither its term nor its vote; it only
+  // asks whether it could win.
+  role_ = Role::kPreCandidate;
+  leader_ = kNoNode;
+  votes_.clear();
+  election_elapsed_ = 0;
+  ResetRandomizedTimeout();
+}
+
+void Raft::BecomeCandidate() {
+  MURPHY_ASSERT_MSG(role_ != Role::kLeader, "a leader cannot campaign");
+  MURPHY_ASSERT(Promotable());
+  term_ = term_.next();
+  vote_ = id_;
+  role_ = Role::kCandidate;
+  leader_ = kNoNode;
+  votes_.clear();
+  election_elapsed_ = 0;
+  ResetRandomizedTimeout();
+}
+
+void Raft::BecomeLeader() {
+  MURPHY_ASSERT_MSG(role_ == Role::kCandidate, "only a candidate becomes leader");
+  MURPHY_ASSERT(vote_ == id_);
+  role_ = Role::kLeader;
+  leader_ = id_;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  votes_.clear();
+  progress_.clear();
+  LogIndex next = log_.last_index().next();
+  auto add = [&](NodeId peer, bool learner) {
+    if (peer == id_) return;
+    Progress progress(next, config_.max_inflight_messages, learner);
+    // Give every peer the benefit of the doubt for a first election timeout.
+    progress.set_last_contact_tick(ticks_);
+    progress_.emplace(peer, std::move(progress));
+  };
+  for (NodeId voter : membership_.voters) add(voter, false);
+  for (NodeId learner : membership_.learners) add(learner, true);
+  uncommitted_bytes_ = 0;
+  read_round_ = 0;
+  // The no-op of thesis §6.4 / §3.6.2: entries of earlier terms commit only once an
+  // entry of this term does, and ReadIndex must wait for that too.
+  Entry noop{term_, next, EntryType::kNormal, {}};
+  log_.Append({&noop, 1});
+  uncommitted_bytes_ += EntryCostBytes(noop);
+  BroadcastAppend();
+}
+
+void Raft::Campaign() {
+  if (role_ == Role::kLeader) return;
+  if (!Promotable()) return;
+  StartCampaign(config_.pre_vote ? CampaignKind::kPreVote : CampaignKind::kVote);
+}
+
+void Raft::StartCampaign(CampaignKind kind) {
+  MessageType type = MessageType::kVote;
+  Term request_term;
+  if (kind == CampaignKind::kPreVote) {
+    BecomePreCandidate();
+    type = MessageType::kPreVote;
+    request_term = term_.next();  // the term it would campaign in; ours is unchanged.
+  } else {
+    BecomeCandidate();
+    request_term = term_;
+  }
+  if (RecordVote(id_, true) == Tally::kWon) {
+    // A single voter wins at once.
+    if (kind == CampaignKind::kPreVote) {
+      StartCampaign(CampaignKind::kVote);
+    } else {
+      BecomeLeader();
+    }
+    return;
+  }
+  for (NodeId voter : membership_.voters) {
+    if (voter == id_) continue;
+    Message message;
+    message.type = type;
+    message.to = voter;
+    message.term = request_term;
+    message.index = log_.last_index();
+    message.log_term = log_.last_term();
+    message.leader_transfer = kind == CampaignKind::kTransfer;
+    Send(std::move(message));
+  }
+}
+
+Raft::Tally Raft::RecordVote(NodeId from, bool granted) {
+  votes_.emplace(from, granted);  // the first answer from a voter counts.
+  size_t granted_count = 0;
+  size_t rejected_count = 0;
+  for (NodeId voter : membership_.voters) {
+    auto it = votes_.find(voter);
+    if (it == votes_.end()) continue;
+    if (it->second) {
+      ++granted_count;
+    } else {
+      ++rejected_count;
+    }
+  }
+  if (granted_count >= Quorum()) return Tally::kWon;
+  if (rejected_count > membership_.voters.size() - Quorum()) return Tally::kLost;
+  return Tally::kPending;
+}
+
+// --- Time ------------------------------------------------------------------------
+
+void Raft::Tick() {
+  ++ticks_;
+  if (role_ == Role::kLeader) {
+    TickHeartbeat();
+  } else {
+    TickElection();
+  }
+}
+
+void Raft::TickElection() {
+  ++election_elapsed_;
+  if (!Promotable()) return;
+  if (election_elapsed_ < randomized_election_timeout_) return;
+  election_elapsed_ = 0;
+  Campaign();
+}
+
+void Raft::TickHeartbeat() {
+  MURPHY_ASSERT(role_ == Role::kLeader);
+  ++heartbeat_elapsed_;
+  ++election_elapsed_;
+  if (transfer_target_ != kNoNode) {
+    ++transfer_elapsed_;
+    if (transfer_elapsed_ >= config_.election_ticks) AbortTransfer();
+  }
+  if (election_elapsed_ >= config_.election_ticks) election_elapsed_ = 0;
+  // CheckQuorum (thesis §6.2): a leader that has not heard from a majority within
+  // an election timeout steps down, so that clients find the real leader and a
+  // partitioned leader stops serving ReadIndex. Departure from etcd, which checks
+  // once per election timeout (so a leader may linger up to twice that): we check
+  // every tick against each peer's last contact, so the bound is one timeout,
+  // matching the followers' lease on votes.
+  if (config_.check_quorum && !QuorumActive()) {
+    BecomeFollower(term_, kNoNode);
+    return;
+  }
+  if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    BroadcastHeartbeat(read_round_);
+  }
+}
+
+bool Raft::QuorumActive() const {
+  size_t active = 0;
+  const uint64_t window = static_cast<uint64_t>(config_.election_ticks);
+  for (NodeId voter : membership_.voters) {
+    if (voter == id_) {
+      ++active;
+      continue;
+    }
+    if (ticks_ - progress(voter).last_contact_tick() < window) ++active;
+  }
+  return active >= Quorum();
+}
+
+void Raft::AbortTransfer() {
+  transfer_target_ = kNoNode;
+  transfer_elapsed_ = 0;
+}
+
+bool Raft::InLeaderLease() const {
+  return leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
+}
+
+// --- Messages ------------------------------------------------------------------------
+
+void Raft::Send(Message message) {
+  MURPHY_ASSERT(message.to != id_);
+  MURPHY_ASSERT(message.to != kNoNode);
+  MURPHY_ASSERT(message.term.value() > 0);
+  message.from = id_;
+  messages_.push_back(std::move(message));
+}
+
+Status Raft::Step(const Message& message) {
+  if (message.to != id_) return InvalidArgumentError("raft: message for another node");
+  if (message.from == id_) return InvalidArgumentError("raft: message from ourselves");
+  if (!membership_.Contains(message.from)) return InvalidArgumentError("raft: message from a non-member");
+  if (message.term.value() == 0) return InvalidArgumentError("raft: message without a term");
+  const MessageType type = message.type;
+
+  if (message.term > term_) {
+    const bool vote_request = type == MessageType::kPreVote || type == MessageType::kVote;
+    if (vote_request && !message.leader_transfer) {
+      // The leader lease on votes (thesis §4.2.3 / §9.6): a node that heard from a
+      // leader within the minimum election timeout ignores requests to replace it,
+      // so a node that was partitioned away (and so has a higher term) cannot
+      // disrupt a working cluster. PreVote always applies it; real votes only with
+      // CheckQuorum, which is what guarantees a lease-holding leader is real.
+      const bool lease_applies = type == MessageType::kPreVote || config_.check_quorum;
+      if (lease_applies && InLeaderLease()) return Status::Ok();
+    }
+    if (type == MessageType::kPreVote) {
+      // Answering a pre-vote never changes our term.
+    } else if (type == MessageType::kPreVoteResponse && !message.reject) {
+      // A pre-vote grant carries the future term; it is not a reason to adopt it.
+    } else {
+      const bool from_leader = type == MessageType::kAppend || type == MessageType::kHeartbeat;
+      BecomeFollower(message.term, from_leader ? message.from : kNoNode);
+    }
+  } else if (message.term < term_) {
+    if ((config_.check_quorum || config_.pre_vote) &&
+        (type == MessageType::kAppend || type == MessageType::kHeartbeat)) {
+      // A leader of an older term. With PreVote/CheckQuorum our higher term may
+      // never reach it through votes, so answer with our term to make it step down.
+      Message response;
+      response.type = MessageType::kAppendResponse;
+      response.to = message.from;
+      response.term = term_;
+      response.reject = true;
+      Send(std::move(response));
+    } else if (type == MessageType::kPreVote) {
+      Message response;
+      response.type = MessageType::kPreVoteResponse;
+      response.to = message.from;
+      response.term = term_;
+      response.reject = true;
+      Send(std::move(response));
+    }
+    return Status::Ok();
+  }
+
+  if (type == MessageType::kPreVote || type == MessageType::kVote) {
+    HandleVoteRequest(message);
+    return Status::Ok();
+  }
+  switch (role_) {
+    case Role::kLeader:
+      StepLeader(message);
+      break;
+    case Role::kPreCandidate:
+    case Role::kCandidate:
+      StepCandidate(message);
+      break;
+    case Role::kFollower:
+      StepFollower(message);
+      break;
+  }
+  return Status::Ok();
+}
+
+void Raft::HandleVoteRequest(const Message& message) {
+  const bool pre_vote = message.type == MessageType::kPreVote;
+  // Raft §5.2: at most one vote per term, first come first served (repeating the
+  // same vote is fine: the first answer may have been lost). A pre-vote binds
+  // nothing, so it may be granted for a future term regardless of our vote.
+  const bool can_vote = vote_ == message.from || (vote_ == kNoNode && leader_ == kNoNode) ||
+                        (pre_vote && message.term > term_);
+  Message response;
+  response.type = pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
+  response.to = message.from;
+  if (can_vote && log_.IsUpToDate(message.index, message.log_term)) {
+    response.term = message.term;
+    if (!pre_vote) {
+      MURPHY_ASSERT(message.term == term_);
+      vote_ = message.from;
+      election_elapsed_ = 0;  // granting a vote defers our own candidacy (§5.2).
+    }
+  } else {
+    response.term = term_;
+    response.reject = true;
+  }
+  Send(std::move(response));
+}
+
+void Raft::StepFollower(const Message& message) {
+  switch (message.type) {
+    case MessageType::kAppend:
+      election_elapsed_ = 0;
+      leader_ = message.from;
+      HandleAppend(message);
+      return;
+    case MessageType::kHeartbeat:
+      election_elapsed_ = 0;
+      leader_ = message.from;
+      HandleHeartbeat(message);
+      return;
+    case MessageType::kTimeoutNow:
+      // Thesis §3.10: the leader asks us to start an election at once, skipping
+      // PreVote and the lease (it is the leader giving way).
+      if (Promotable()) StartCampaign(CampaignKind::kTransfer);
+      return;
+    default:
+      return;  // late answers to a role we no longer have.
+  }
+}
+
+void Raft::StepCandidate(const Message& message) {
+  switch (message.type) {
+    case MessageType::kAppend:
+      // Raft §5.2: a candidate that hears from a leader of its term steps down.
+      BecomeFollower(term_, message.from);
+      HandleAppend(message);
+      return;
+    case MessageType::kHeartbeat:
+      BecomeFollower(term_, message.from);
+      HandleHeartbeat(message);
+      return;
+    case MessageType::kPreVoteResponse:
+    case MessageType::kVoteResponse: {
+      const bool matches_role = (message.type == MessageType::kPreVoteResponse) ==
+                                (role_ == Role::kPreCandidate);
+      if (!matches_role) return;
+      switch (RecordVote(message.from, !message.reject)) {
+        case Tally::kWon:
+          if (role_ == Role::kPreCandidate) {
+            StartCampaign(CampaignKind::kVote);
+          } else {
+            BecomeLeader();
+          }
+          return;
+        case Tally::kLost:
+          BecomeFollower(term_, kNoNode);
+          return;
+        case Tally::kPending:
+          return;
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void Raft::StepLeader(const Message& message) {
+  switch (message.type) {
+    case MessageType::kAppend:
+    case MessageType::kHeartbeat:
+      MURPHY_ASSERT_MSG(false, "two leaders in one term: election safety is broken");
+      return;
+    case MessageType::kAppendResponse:
+      if (progress_.contains(message.from)) HandleAppendResponse(message);
+      return;
+    case MessageType::kHeartbeatResponse:
+      if (progress_.contains(message.from)) HandleHeartbeatResponse(message);
+      return;
+    default:
+      return;
+  }
+}
+
+void Raft::HandleAppend(const Message& message) {
+  Message response;
+  response.type = MessageType::kAppendResponse;
+  response.to = message.from;
+  response.term = term_;
+  if (message.index < log_.committed()) {
+    // Everything up to our commit index matches the leader's log (Log Matching);
+    // tell it where to continue.
+    response.index = log_.committed();
+    Send(std::move(response));
+    return;
+  }
+  std::optional<LogIndex> last = log_.MaybeAppend(message.index, message.log_term, message.entries);
+  if (last.has_value()) {
+    // §5.3 receiver rule 5: commit no further than what this message proves we have.
+    log_.CommitTo(std::min(message.commit, *last));
+    response.index = *last;
+    Send(std::move(response));
+    return;
+  }
+  // Fast backtracking: suggest the last index at or before the probe whose term is
+  // not above the probed term; the leader skips a whole term per round trip.
+  LogIndex hint = log_.FindConflictByTerm(std::min(message.index, log_.last_index()), message.log_term);
+  response.reject = true;
+  response.index = message.index;
+  response.reject_hint = hint;
+  response.log_term = log_.TermAtOrDie(hint);
+  Send(std::move(response));
+}
+
+void Raft::HandleHeartbeat(const Message& message) {
+  // The leader sends min(our match, its commit), which we are known to have.
+  log_.CommitTo(message.commit);
+  Message response;
+  response.type = MessageType::kHeartbeatResponse;
+  response.to = message.from;
+  response.term = term_;
+  response.read_round = message.read_round;
+  Send(std::move(response));
+}
+
+void Raft::HandleAppendResponse(const Message& message) {
+  Progress& progress = MutableProgress(message.from);
+  progress.set_last_contact_tick(ticks_);
+  if (message.reject) {
+    if (message.index.value() == 0 && message.reject_hint.value() == 0 && message.log_term.value() == 0 &&
+        message.term == term_) {
+      // Not a log rejection (e.g. a term notice that raced our election); nothing to do.
+      return;
+    }
+    LogIndex hint = std::min(message.reject_hint, log_.last_index());
+    hint = log_.FindConflictByTerm(hint, message.log_term);
+    if (progress.MaybeDecreaseTo(message.index, hint)) {
+      if (progress.state() == ProgressState::kReplicate) progress.BecomeProbe();
+      SendAppend(message.from, true);
+    }
+    return;
+  }
+  if (message.index > log_.last_index()) return;  // cannot happen in one term; be defensive.
+  if (progress.MaybeUpdate(message.index)) {
+    if (progress.state() == ProgressState::kProbe) progress.BecomeReplicate();
+    if (MaybeCommit()) BroadcastAppend();
+  }
+  while (SendAppend(message.from, false)) {
+  }
+  if (message.from == transfer_target_ && progress.match() == log_.last_index()) {
+    Message timeout_now;
+    timeout_now.type = MessageType::kTimeoutNow;
+    timeout_now.to = message.from;
+    timeout_now.term = term_;
+    Send(std::move(timeout_now));
+  }
+}
+
+void Raft::HandleHeartbeatResponse(const Message& message) {
+  Progress& progress = MutableProgress(message.from);
+  progress.set_last_contact_tick(ticks_);
+  progress.OnHeartbeatResponse();
+  if (progress.state() == ProgressState::kReplicate && progress.IsPaused()) progress.FreeOldestInflight();
+  if (progress.match() < log_.last_index()) SendAppend(message.from, false);
+  if (message.read_round > 0 && !progress.learner()) {
+    progress.AckReadRound(message.read_round);
+    ReleaseConfirmedReads();
+  }
+}
+
+bool Raft::SendAppend(NodeId to, bool send_if_empty) {
+  Progress& progress = MutableProgress(to);
+  if (progress.IsPaused()) return false;
+  LogIndex previous(progress.next().value() - 1);
+  std::vector<Entry> entries;
+  if (progress.next() <= log_.last_index()) {
+    entries = log_.Slice(progress.next(), log_.last_index().next(), config_.max_entries_per_message,
+                         config_.max_bytes_per_message);
+  }
+  if (entries.empty() && !send_if_empty) return false;
+  Message message;
+  message.type = MessageType::kAppend;
+  message.to = to;
+  message.term = term_;
+  message.index = previous;
+  message.log_term = log_.TermAtOrDie(previous);
+  message.commit = log_.committed();
+  LogIndex sent_last(previous.value() + entries.size());
+  message.entries = std::move(entries);
+  progress.OnAppendSent(sent_last, !message.entries.empty());
+  Send(std::move(message));
+  return true;
+}
+
+void Raft::BroadcastAppend() {
+  for (auto& [peer, progress] : progress_) SendAppend(peer, true);
+}
+
+void Raft::BroadcastHeartbeat(uint64_t read_round) {
+  for (auto& [peer, progress] : progress_) {
+    Message message;
+    message.type = MessageType::kHeartbeat;
+    message.to = peer;
+    message.term = term_;
+    // Never tell a follower to commit beyond what it is known to hold.
+    message.commit = std::min(progress.match(), log_.committed());
+    message.read_round = read_round;
+    Send(std::move(message));
+  }
+}
+
+bool Raft::MaybeCommit() {
+  MURPHY_ASSERT(role_ == Role::kLeader);
+  std::vector<LogIndex> matches;
+  matches.reserve(membership_.voters.size());
+  for (NodeId voter : membership_.voters) {
+    matches.push_back(voter == id_ ? SelfMatch() : MutableProgress(voter).match());
+  }
+  std::sort(matches.begin(), matches.end(), std::greater<LogIndex>());
+  LogIndex quorum_index = matches[Quorum() - 1];
+  if (quorum_index <= log_.committed()) return false;
+  // Raft §5.4.2: only an entry of the current term is committed by counting
+  // replicas; earlier ones commit indirectly with it (Figure 8).
+  if (log_.TermAtOrDie(quorum_index) != term_) return false;
+  LogIndex previous = log_.committed();
+  log_.CommitTo(quorum_index);
+  uint64_t released = 0;
+  for (LogIndex index = previous.next(); index <= quorum_index; index = index.next()) {
+    released += EntryCostBytes(log_.EntryAt(index));
+  }
+  uncommitted_bytes_ = released >= uncommitted_bytes_ ? 0 : uncommitted_bytes_ - released;
+  return true;
+}
+
+void Raft::OnStable(LogIndex index, Term term) {
+  log_.StableTo(index, term);
+  if (role_ == Role::kLeader && MaybeCommit()) BroadcastAppend();
+}
+
+// --- Local requests --------------------------------------------------------------
+
+Result<LogIndex> Raft::Propose(std::string data) {
+  if (role_ != Role::kLeader) return UnavailableError("raft: not the leader");
+  if (transfer_target_ != kNoNode) return UnavailableError("raft: leadership transfer in progress");
+  if (data.size() > config_.max_entry_bytes) return InvalidArgumentError("raft: entry too large");
+  Entry entry{term_, log_.last_index().next(), EntryType::kNormal, std::move(data)};
+  uint64_t cost = EntryCostBytes(entry);
+  // As in etcd, one entry is always admitted when nothing is outstanding, so a
+  // limit smaller than an entry cannot wedge the leader.
+  if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + cost > config_.max_uncommitted_bytes) {
+    return ResourceExhaustedError("raft: too many uncommitted bytes");
+  }
+  LogIndex index = entry.index;
+  log_.Append({&entry, 1});
+  uncommitted_bytes_ += cost;
+  for (auto& [peer, progress] : progress_) SendAppend(peer, false);
+  return index;
+}
+
+bool Raft::CommittedInCurrentTerm() const { return log_.TermAtOrDie(log_.committed()) == term_; }
+
+Status Raft::ReadIndex(uint64_t request_id) {
+  if (role_ != Role::kLeader) return UnavailableError("raft: not the leader");
+  // Thesis §6.4 step 1: until an entry of its term is committed, the leader does not
+  // know the true commit index.
+  if (!CommittedInCurrentTerm()) return UnavailableError("raft: leader has not committed in its term yet");
+  if (pending_reads_.size() >= config_.max_pending_reads) {
+    return ResourceExhaustedError("raft: too many pending reads");
+  }
+  if (membership_.voters.size() == 1) {
+    read_states_.push_back({request_id, log_.committed()});
+    return Status::Ok();
+  }
+  ++read_round_;
+  pending_reads_.push_back({request_id, log_.committed(), read_round_});
+  BroadcastHeartbeat(read_round_);
+  return Status::Ok();
+}
+
+void Raft::ReleaseConfirmedReads() {
+  // A heartbeat answer for round r proves we were still leader after every read of
+  // round <= r was registered. The quorum-th highest acknowledged round confirms all
+  // reads up to it.
+  std::vector<uint64_t> rounds;
+  for (NodeId voter : membership_.voters) {
+    rounds.push_back(voter == id_ ? read_round_ : MutableProgress(voter).read_round_acked());
+  }
+  std::sort(rounds.begin(), rounds.end(), std::greater<uint64_t>());
+  uint64_t confirmed = rounds[Quorum() - 1];
+  while (!pending_reads_.empty() && pending_reads_.front().round <= confirmed) {
+    read_states_.push_back({pending_reads_.front().request_id, pending_reads_.front().index});
+    pending_reads_.pop_front();
+  }
+}
+
+Status Raft::TransferLeadership(NodeId target) {
+  if (role_ != Role::kLeader) return FailedPreconditionError("raft: not the leader");
+  if (target == id_) return FailedPreconditionError("raft: already the leader");
+  if (!membership_.IsVoter(target)) return FailedPreconditionError("raft: transfer target is not a voter");
+  if (transfer_target_ == target) return Status::Ok();
+  transfer_target_ = target;
+  transfer_elapsed_ = 0;
+  Progress& progress = MutableProgress(target);
+  if (progress.match() == log_.last_index()) {
+    Message timeout_now;
+    timeout_now.type = MessageType::kTimeoutNow;
+    timeout_now.to = target;
+    timeout_now.term = term_;
+    Send(std::move(timeout_now));
+  } else {
+    SendAppend(target, true);
+  }
+  return Status::Ok();
+}
+
+}  // namespace murphy::raft

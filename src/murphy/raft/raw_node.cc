@@ -1,0 +1,92 @@
+#include "murphy/raft/raw_node.h"
+
+#include <utility>
+
+#include "murphy/core/assert.h"
+
+namespace murphy::raft {
+
+RawNode::RawNode(const Config& config, RestoreState restore)
+    : raft_(config, std::move(restore)),
+      persisted_hard_state_(raft_.hard_state()),
+      reported_soft_state_(raft_.soft_state()) {}
+
+bool RawNode::HasReady() const {
+  if (outstanding_.has_value()) return false;
+  if (raft_.soft_state() != reported_soft_state_) return true;
+  if (raft_.hard_state() != persisted_hard_state_) return true;
+  if (raft_.log().HasUnstableEntries()) return true;
+  if (raft_.HasMessages()) return true;
+  if (raft_.HasReadStates()) return true;
+  return raft_.log().HasEntriesToApply();
+}
+
+namespace {
+
+// Replication traffic from a leader: depends on nothing this node has yet to make
+// durable, provided its term and vote are already durable.
+bool IsLeaderTraffic(MessageType type) {
+  return type == MessageType::kAppend || type == MessageType::kHeartbeat || type == MessageType::kTimeoutNow;
+}
+
+// Messages that never depend on our durable state: a pre-vote binds nobody, and a
+// heartbeat answer only echoes the term.
+bool IsStateless(MessageType type) {
+  return type == MessageType::kPreVote || type == MessageType::kPreVoteResponse ||
+         type == MessageType::kHeartbeatResponse;
+}
+
+}  // namespace
+
+Ready RawNode::GetReady() {
+  MURPHY_ASSERT_MSG(!outstanding_.has_value(), "GetReady() twice without Advance()");
+  MURPHY_ASSERT(HasReady());
+  Ready ready;
+  Outstanding outstanding;
+  SoftState soft = raft_.soft_state();
+  if (soft != reported_soft_state_) {
+    ready.soft_state = soft;
+    outstanding.soft_state = soft;
+  }
+  HardState hard = raft_.hard_state();
+  const bool term_or_vote_changed =
+      hard.term != persisted_hard_state_.term || hard.vote != persisted_hard_state_.vote;
+  if (hard != persisted_hard_state_) {
+    ready.hard_state = hard;
+    outstanding.hard_state = hard;
+  }
+  ready.entries = raft_.log().UnstableEntries();
+  if (!ready.entries.empty()) {
+    outstanding.last_entry_index = ready.entries.back().index;
+    outstanding.last_entry_term = ready.entries.back().term;
+  }
+  for (Message& message : raft_.TakeMessages()) {
+    const bool immediate =
+        !term_or_vote_changed && (IsLeaderTraffic(message.type) || IsStateless(message.type));
+    if (immediate) {
+      ready.messages.push_back(std::move(message));
+    } else {
+      ready.messages_after_persist.push_back(std::move(message));
+    }
+  }
+  ready.committed_entries = raft_.log().NextEntriesToApply(raft_.config().max_apply_bytes_per_ready);
+  outstanding.last_applied =
+      ready.committed_entries.empty() ? raft_.log().applied() : ready.committed_entries.back().index;
+  ready.read_states = raft_.TakeReadStates();
+  outstanding_ = outstanding;
+  return ready;
+}
+
+void RawNode::Advance() {
+  MURPHY_ASSERT_MSG(outstanding_.has_value(), "Advance() without an outstanding Ready");
+  Outstanding done = *outstanding_;
+  outstanding_.reset();
+  if (done.hard_state.has_value()) persisted_hard_state_ = *done.hard_state;
+  if (done.soft_state.has_value()) reported_soft_state_ = *done.soft_state;
+  if (done.last_applied > raft_.log().applied()) raft_.mutable_log().AppliedTo(done.last_applied);
+  if (done.last_entry_index.value() > 0) {
+    raft_.OnStable(done.last_entry_index, done.last_entry_term);
+  }
+}
+
+}  // namespace murphy::raft

@@ -1,0 +1,101 @@
+// murphy/raft/raw_node.h — the node shell's handle on Raft: inputs in, Ready out.
+//
+// Contract: `RawNode` wraps the pure core (raft.h) in etcd's RawNode shape. The node
+// shell's single-threaded loop does:
+//
+//   on a timer tick:        node.Tick();
+//   on a received message:  node.Step(message);      (errors: drop the message)
+//   on a client request:    node.Propose(data) / node.ReadIndex(id);
+//   whenever HasReady():
+//     Ready ready = node.GetReady();
+//     1. send ready.messages                  (may go out at once, in parallel with 2)
+//     2. persist ready.hard_state (if set) and ready.entries, and fsync;
+//        entries replace any stored entries from entries.front().index onward
+//     3. only then send ready.messages_after_persist
+//     4. apply ready.committed_entries in order; serve ready.read_states once the
+//        state machine has applied their index
+//     5. node.Advance();
+//
+// Persist before send: a vote, an append acknowledgement, or any message at a term
+// not yet durable depends on step 2 and is in `messages_after_persist`. Only
+// replication traffic from a leader whose term and vote are already durable goes in
+// `messages` (thesis §10.2.1: the leader may write its own log in parallel with
+// sending it). `CheckSendAllowed` (durability.h) states the rule per message, so a
+// simulator can flag any "sent before synced" whatever the shell does.
+//
+// At most one Ready is outstanding: HasReady() is false between GetReady() and
+// Advance(). Tick/Step/Propose may be called in between (their effects wait for the
+// next Ready), so persistence may be asynchronous.
+// Thread safety: none; one owner.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "murphy/core/status.h"
+#include "murphy/raft/raft.h"
+#include "murphy/raft/types.h"
+
+namespace murphy::raft {
+
+struct Ready {
+  // Set when leader or role changed since the previous Ready (informational).
+  std::optional<SoftState> soft_state;
+  // Set when term, vote or commit changed: persist before messages_after_persist.
+  std::optional<HardState> hard_state;
+  // Entries to append to stable storage, contiguous; they overwrite any stored
+  // entries at the same and later indexes.
+  std::vector<Entry> entries;
+  // May be sent immediately, before or while persisting.
+  std::vector<Message> messages;
+  // Must be sent only after hard_state and entries are durable.
+  std::vector<Message> messages_after_persist;
+  // Committed, locally durable entries to apply, in log order.
+  std::vector<Entry> committed_entries;
+  // Confirmed linearizable reads (serve once applied >= index).
+  std::vector<ReadState> read_states;
+
+  bool MustPersist() const { return hard_state.has_value() || !entries.empty(); }
+};
+
+class RawNode {
+ public:
+  // REQUIRES: as Raft's constructor.
+  RawNode(const Config& config, RestoreState restore);
+
+  void Tick() { raft_.Tick(); }
+  Status Step(const Message& message) { return raft_.Step(message); }
+  void Campaign() { raft_.Campaign(); }
+  Result<LogIndex> Propose(std::string data) { return raft_.Propose(std::move(data)); }
+  Status ReadIndex(uint64_t request_id) { return raft_.ReadIndex(request_id); }
+  Status TransferLeadership(NodeId target) { return raft_.TransferLeadership(target); }
+
+  // Is there anything to persist, send, apply or report? False while a Ready is
+  // outstanding.
+  bool HasReady() const;
+  // REQUIRES: HasReady().
+  Ready GetReady();
+  // Declares the outstanding Ready done: its state durable, its messages handed to
+  // the transport, its committed entries applied. REQUIRES: a Ready is outstanding.
+  void Advance();
+
+  const Raft& raft() const { return raft_; }
+  bool ready_outstanding() const { return outstanding_.has_value(); }
+
+ private:
+  struct Outstanding {
+    std::optional<HardState> hard_state;
+    std::optional<SoftState> soft_state;
+    LogIndex last_entry_index;
+    Term last_entry_term;
+    LogIndex last_applied;
+  };
+
+  Raft raft_;
+  HardState persisted_hard_state_;
+  SoftState reported_soft_state_;
+  std::optional<Outstanding> outstanding_;
+};
+
+}  // namespace murphy::raft

@@ -1,0 +1,115 @@
+#include "murphy/raft/types.h"
+
+#include <algorithm>
+
+#include "murphy/core/assert.h"
+
+namespace murphy::raft {
+
+bool Membership::IsVoter(NodeId id) const { return std::binary_search(voters.begin(), voters.end(), id); }
+
+bool Membership::IsLearner(NodeId id) const {
+  return std::binary_search(learners.begin(), learners.end(), id);
+}
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kFollower:
+      return "follower";
+    case Role::kPreCandidate:
+      return "pre-candidate";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
+  }
+  MURPHY_UNREACHABLE();
+}
+
+std::string_view MessageTypeName(MessageType type) {
+  switch (type) {
+    case MessageType::kPreVote:
+      return "PreVote";
+    case MessageType::kPreVoteResponse:
+      return "PreVoteResponse";
+    case MessageType::kVote:
+      return "Vote";
+    case MessageType::kVoteResponse:
+      return "VoteResponse";
+    case MessageType::kAppend:
+      return "Append";
+    case MessageType::kAppendResponse:
+      return "AppendResponse";
+    case MessageType::kHeartbeat:
+      return "Heartbeat";
+    case MessageType::kHeartbeatResponse:
+      return "HeartbeatResponse";
+    case MessageType::kTimeoutNow:
+      return "TimeoutNow";
+  }
+  MURPHY_UNREACHABLE();
+}
+
+std::string DescribeEntry(const Entry& entry) {
+  std::string text = ToString(entry.term) + "/" + ToString(entry.index);
+  if (entry.type == EntryType::kConfigChange) text += " config";
+  if (!entry.data.empty()) {
+    text += " \"";
+    for (char c : entry.data) {
+      // Keep the line printable whatever the payload.
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        text += c;
+      } else {
+        text += '?';
+      }
+    }
+    text += "\"";
+  }
+  return text;
+}
+
+std::string DescribeMessage(const Message& message) {
+  std::string text = ToString(message.from) + "->" + ToString(message.to) + " " +
+                     std::string(MessageTypeName(message.type)) + " term=" + ToString(message.term);
+  switch (message.type) {
+    case MessageType::kPreVote:
+    case MessageType::kVote:
+      text += " last_index=" + ToString(message.index) + " last_term=" + ToString(message.log_term);
+      if (message.leader_transfer) text += " transfer";
+      break;
+    case MessageType::kPreVoteResponse:
+    case MessageType::kVoteResponse:
+      text += message.reject ? " rejected" : " granted";
+      break;
+    case MessageType::kAppend: {
+      text += " index=" + ToString(message.index) + " log_term=" + ToString(message.log_term) +
+              " commit=" + ToString(message.commit) + " entries=[";
+      for (size_t i = 0; i < message.entries.size(); ++i) {
+        if (i > 0) text += ", ";
+        text += DescribeEntry(message.entries[i]);
+      }
+      text += "]";
+      break;
+    }
+    case MessageType::kAppendResponse:
+      if (message.reject) {
+        text += " rejected index=" + ToString(message.index) + " hint=" + ToString(message.log_term) + "/" +
+                ToString(message.reject_hint);
+      } else {
+        text += " index=" + ToString(message.index);
+      }
+      break;
+    case MessageType::kHeartbeat:
+      text += " commit=" + ToString(message.commit);
+      if (message.read_round > 0) text += " read_round=" + std::to_string(message.read_round);
+      break;
+    case MessageType::kHeartbeatResponse:
+      if (message.read_round > 0) text += " read_round=" + std::to_string(message.read_round);
+      break;
+    case MessageType::kTimeoutNow:
+      break;
+  }
+  return text;
+}
+
+}  // namespace murphy::raft

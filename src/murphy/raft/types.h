@@ -1,0 +1,130 @@
+// murphy/raft/types.h — the values Raft exchanges with its node shell and its peers.
+//
+// Contract: plain structs, no behaviour beyond comparison and printing. `Entry` is
+// one log record; `HardState` is what must survive a crash (term, vote, commit);
+// `Membership` is the set of voters and learners; `Message` is one wire message
+// between Raft peers (encoded by message_codec.h). NodeId 0 means "no node" (no vote,
+// no known leader); Term 0 and LogIndex 0 mean "before the log".
+// Thread safety: values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "murphy/core/ids.h"
+
+namespace murphy::raft {
+
+// "Nobody": no vote cast, no leader known.
+inline constexpr NodeId kNoNode{0};
+
+enum class EntryType : uint8_t {
+  kNormal = 0,        // application data (may be empty: the leader's no-op).
+  kConfigChange = 1,  // data is an encoded ConfigChange (membership.h).
+};
+
+struct Entry {
+  Term term;
+  LogIndex index;
+  EntryType type = EntryType::kNormal;
+  std::string data;
+
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+// Bytes an entry is charged for in size limits (payload plus a fixed overhead, so
+// that empty entries are not free).
+inline uint64_t EntryCostBytes(const Entry& entry) { return entry.data.size() + 24; }
+
+// The state that must be durable before any message that depends on it is sent.
+struct HardState {
+  Term term;
+  NodeId vote = kNoNode;  // whom this node voted for in `term`.
+  LogIndex commit;        // need not be durable for safety; saves replay on restart.
+
+  friend bool operator==(const HardState&, const HardState&) = default;
+};
+
+// The voting configuration. Voters count in quorums; learners receive the log but
+// neither vote nor count. A node is never both.
+struct Membership {
+  std::vector<NodeId> voters;    // sorted, unique.
+  std::vector<NodeId> learners;  // sorted, unique, disjoint from voters.
+
+  bool IsVoter(NodeId id) const;
+  bool IsLearner(NodeId id) const;
+  bool Contains(NodeId id) const { return IsVoter(id) || IsLearner(id); }
+  friend bool operator==(const Membership&, const Membership&) = default;
+};
+
+enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+std::string_view RoleName(Role role);
+
+// Volatile state worth reporting to the node shell (who leads, what we are).
+struct SoftState {
+  NodeId leader = kNoNode;
+  Role role = Role::kFollower;
+  friend bool operator==(const SoftState&, const SoftState&) = default;
+};
+
+// A linearizable read that may be served once the state machine has applied
+// `index` (ReadIndex, thesis §6.4).
+struct ReadState {
+  uint64_t request_id = 0;
+  LogIndex index;
+  friend bool operator==(const ReadState&, const ReadState&) = default;
+};
+
+enum class MessageType : uint8_t {
+  kPreVote = 1,
+  kPreVoteResponse = 2,
+  kVote = 3,
+  kVoteResponse = 4,
+  kAppend = 5,
+  kAppendResponse = 6,
+  kHeartbeat = 7,
+  kHeartbeatResponse = 8,
+  kTimeoutNow = 9,
+};
+inline constexpr uint8_t kMaxMessageType = 9;
+std::string_view MessageTypeName(MessageType type);
+
+// One message between peers. The meaning of the generic fields per type:
+//
+//   type              index                 log_term              commit  entries
+//   kPreVote/kVote    candidate last index  candidate last term   -       -
+//   k*VoteResponse    -                     -                     -       -   (reject = denied)
+//   kAppend           index before entries  its term              leader  the entries
+//   kAppendResponse   accepted: new match   rejected: hint term   -       -
+//                     rejected: the probed index, reject_hint = follower's hint index
+//   kHeartbeat        -                     -                     min(match, commit)
+//   kHeartbeatResponse -                    -                     -
+//   kTimeoutNow       -                     -                     -
+//
+// `read_round` rides on heartbeats and their responses to confirm leadership for
+// ReadIndex; `leader_transfer` marks votes that a leadership transfer started (they
+// bypass the voters' leader lease, as in etcd).
+struct Message {
+  MessageType type = MessageType::kAppend;
+  NodeId from = kNoNode;
+  NodeId to = kNoNode;
+  Term term;
+  LogIndex index;
+  Term log_term;
+  LogIndex commit;
+  std::vector<Entry> entries;
+  bool reject = false;
+  LogIndex reject_hint;
+  uint64_t read_round = 0;
+  bool leader_transfer = false;
+
+  friend bool operator==(const Message&, const Message&) = default;
+};
+
+// One line, for traces and golden tests: "1->2 Append term=2 index=3 ...".
+std::string DescribeMessage(const Message& message);
+std::string DescribeEntry(const Entry& entry);
+
+}  // namespace murphy::raft
