@@ -103,20 +103,6 @@ std::vector<Contender> Contenders() {
   };
 }
 
-HeartbeatTraceConfig DilemmaTrace() {
-  HeartbeatTraceConfig config;
-  config.length = Minutes(15);
-  config.interval = Seconds(1);
-  config.jitter = Milliseconds(20);
-  config.spike_probability = 0.03;
-  config.spike_mean = Milliseconds(300);
-  config.pause_probability = 0.01;
-  config.pause_min = Milliseconds(1500);
-  config.pause_max = Seconds(4);
-  config.crash_after = Minutes(12);
-  return config;
-}
-
 // The chapter's trade-off, asserted on ten fixed seeds (heartbeat 1 s, GC-like sender
 // pauses of 1.5-4 s about every 100 s, latency spikes, a real crash at 12 min; replay
 // step 10 ms). The table is printed so a failure shows the whole picture.
@@ -124,7 +110,7 @@ TEST(TimeoutDilemmaTest, AdaptiveDetectorsBeatBothFixedTimeouts) {
   const std::vector<Contender> contenders = Contenders();
   for (uint64_t seed = 1; seed <= 10; ++seed) {
     Rng rng(seed);
-    const HeartbeatTrace trace = *GenerateHeartbeatTrace(DilemmaTrace(), rng);
+    const HeartbeatTrace trace = *GenerateHeartbeatTrace(TimeoutDilemmaTraceConfig(), rng);
     std::printf("seed %llu: %zu heartbeats, %zu pauses, %zu spikes\n", static_cast<unsigned long long>(seed),
                 trace.arrivals.size(), trace.pauses.size(), trace.spikes.size());
     std::map<std::string, DetectorEvaluation> results;

@@ -71,4 +71,18 @@ Result<HeartbeatTrace> GenerateHeartbeatTrace(const HeartbeatTraceConfig& config
   return trace;
 }
 
+HeartbeatTraceConfig TimeoutDilemmaTraceConfig() {
+  HeartbeatTraceConfig config;
+  config.length = Minutes(15);
+  config.interval = Seconds(1);
+  config.jitter = Milliseconds(20);
+  config.spike_probability = 0.03;
+  config.spike_mean = Milliseconds(300);
+  config.pause_probability = 0.01;
+  config.pause_min = Milliseconds(1500);
+  config.pause_max = Seconds(4);
+  config.crash_after = Minutes(12);
+  return config;
+}
+
 }  // namespace murphy

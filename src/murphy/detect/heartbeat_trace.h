@@ -67,4 +67,10 @@ struct HeartbeatTrace {
 // Generates a trace. InvalidArgument if the config is invalid.
 Result<HeartbeatTrace> GenerateHeartbeatTrace(const HeartbeatTraceConfig& config, Rng& rng);
 
+// The chapter's timeout dilemma as a trace: a heartbeat every second with 20 ms
+// jitter, 3 % latency spikes (mean 300 ms), GC-like sender pauses of 1.5-4 s about
+// every 100 s, and a real crash at 12 minutes of a 15-minute trace. The detect tests
+// assert the trade-off on it and the `timeout-dilemma` scenario judges it.
+HeartbeatTraceConfig TimeoutDilemmaTraceConfig();
+
 }  // namespace murphy

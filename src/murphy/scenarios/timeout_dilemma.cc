@@ -34,20 +34,6 @@ constexpr Duration kDetectionObjective = Seconds(10);
 constexpr int64_t kFalseFailoverBudget = 1;
 constexpr Duration kReplayStep = Milliseconds(10);
 
-HeartbeatTraceConfig TraceConfig() {
-  HeartbeatTraceConfig config;
-  config.length = Minutes(15);
-  config.interval = Seconds(1);
-  config.jitter = Milliseconds(20);
-  config.spike_probability = 0.03;
-  config.spike_mean = Milliseconds(300);
-  config.pause_probability = 0.01;
-  config.pause_min = Milliseconds(1500);
-  config.pause_max = Seconds(4);
-  config.crash_after = Minutes(12);
-  return config;
-}
-
 struct Contender {
   std::string label;  // also the figure prefix
   DetectorFactory factory;
@@ -76,7 +62,7 @@ class TimeoutDilemma final : public Scenario {
 
   RunOutcome Run(uint64_t seed, bool with_remedy) const override {
     Rng rng(seed);
-    const Result<HeartbeatTrace> trace = GenerateHeartbeatTrace(TraceConfig(), rng);
+    const Result<HeartbeatTrace> trace = GenerateHeartbeatTrace(TimeoutDilemmaTraceConfig(), rng);
     MURPHY_ASSERT(trace.ok());
 
     std::vector<Contender> contenders;
