@@ -255,15 +255,15 @@ bool Cluster::ProcessReady(NodeId id) {
     Trace(line);
   }
   for (Message& message : ready.messages) PutOnWire(id, std::move(message));
-  if (ready.hard_state.has_value()) {
-    Trace("  persist term=" + ToString(ready.hard_state->term) + " vote=" + ToString(ready.hard_state->vote) +
-          " commit=" + ToString(ready.hard_state->commit));
-  }
   if (ready.snapshot.has_value()) {
     Trace("  persist snapshot index=" + ToString(ready.snapshot->metadata.index) +
           " term=" + ToString(ready.snapshot->metadata.term) + " " +
           DescribeMembership(ready.snapshot->metadata.membership) +
           " bytes=" + std::to_string(ready.snapshot->data.size()));
+  }
+  if (ready.hard_state.has_value()) {
+    Trace("  persist term=" + ToString(ready.hard_state->term) + " vote=" + ToString(ready.hard_state->vote) +
+          " commit=" + ToString(ready.hard_state->commit));
   }
   if (!ready.entries.empty()) {
     std::string line = "  persist entries";

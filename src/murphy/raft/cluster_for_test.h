@@ -83,6 +83,7 @@ class Cluster {
   void DeliverAt(size_t position, bool duplicate = false);
   void DropAt(size_t position);
   size_t in_flight() const { return network_.size(); }
+  const Message& in_flight_at(size_t position) const { return network_.at(position); }
   // Ready processing and delivery until nothing moves (bounded); returns rounds.
   int Stabilize(int max_rounds = 10000);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "murphy/core/assert.h"
+#include "murphy/raft/membership.h"
 
 namespace murphy::raft {
 
@@ -74,7 +75,10 @@ std::string DescribeMembership(const Membership& membership) {
 
 std::string DescribeEntry(const Entry& entry) {
   std::string text = ToString(entry.term) + "/" + ToString(entry.index);
-  if (entry.type == EntryType::kConfigChange) text += " config";
+  if (entry.type == EntryType::kConfigChange) {
+    Result<ConfigChange> change = DecodeConfigChange(entry.data);
+    return text + " config(" + (change.ok() ? DescribeConfigChange(*change) : "malformed") + ")";
+  }
   if (!entry.data.empty()) {
     text += " \"";
     for (char c : entry.data) {
