@@ -809,7 +809,11 @@ void Raft::HandleHeartbeatResponse(const Message& message) {
   progress.OnHeartbeatResponse();
   if (progress.state() == ProgressState::kReplicate && progress.IsPaused()) progress.FreeOldestInflight();
   if (progress.state() == ProgressState::kSnapshot) progress.OnHeartbeatWhileSnapshotting();
-  if (progress.match() < log_.last_index()) SendAppend(message.from, false);
+  // A peer behind us: send what it lacks; with nothing new to send (everything
+  // was sent optimistically, and may have been lost), an empty append probes at
+  // `next - 1`, whose rejection rewinds the progress. Without it a lost append
+  // would stall the follower until the next proposal.
+  if (progress.match() < log_.last_index()) SendAppend(message.from, true);
   if (message.read_round > 0 && !progress.learner()) {
     progress.AckReadRound(message.read_round);
     ReleaseConfirmedReads();
