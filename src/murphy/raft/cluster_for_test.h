@@ -10,7 +10,15 @@
 //   - election safety: at most one leader per term;
 //   - leader completeness: a new leader's log holds every entry applied anywhere;
 //   - state machine safety: no two nodes apply different entries at one index;
-//   - log matching (CheckLogMatching): logs equal in an entry are equal before it.
+//   - log matching (CheckLogMatching): logs equal in an entry are equal before it;
+//   - snapshots: a state machine restored from a snapshot holds exactly the entries
+//     applied anywhere at those indexes (the harness's state machine is the list of
+//     entries it applied; a snapshot is that list, encoded);
+//   - membership: at every moment a leader's log holds at most one uncommitted
+//     configuration change, and only once the leader has committed an entry of its
+//     term; consecutive configurations in any log differ by at most one voter
+//     (CheckLogMatching). With election safety, this is the thesis' argument that
+//     no two disjoint majorities can elect leaders (§4.1, with the 2015 fix).
 // A violation fails the test through ADD_FAILURE with the seed. Thread safety: none.
 #pragma once
 
@@ -23,6 +31,7 @@
 #include <vector>
 
 #include "murphy/core/rng.h"
+#include "murphy/raft/membership.h"
 #include "murphy/raft/raw_node.h"
 #include "murphy/raft/storage.h"
 
@@ -55,6 +64,14 @@ class Cluster {
   Result<LogIndex> Propose(NodeId id, std::string data);
   Status ReadIndex(NodeId id, uint64_t request_id);
   Status TransferLeadership(NodeId id, NodeId target);
+  Result<LogIndex> ProposeMembershipChange(NodeId id, const ConfigChange& change);
+  // The node shell's snapshot-then-compact: stores a snapshot of `id`'s state
+  // machine at `index` (default: its applied index) on its disk, then calls
+  // RawNode::Compact. Returns Compact's status (the disk is untouched on error).
+  Status Compact(NodeId id, std::optional<LogIndex> index = std::nullopt);
+  // Starts a brand-new node `id` (not yet a member) with the bootstrap membership
+  // and an empty disk, as a joining node is started. REQUIRES: id is new.
+  void AddNode(NodeId id);
 
   // Handles one Ready of `id` the way a correct node shell does: send `messages`,
   // persist, send `messages_after_persist`, apply, Advance. False if none.
@@ -66,6 +83,7 @@ class Cluster {
   void DeliverAt(size_t position, bool duplicate = false);
   void DropAt(size_t position);
   size_t in_flight() const { return network_.size(); }
+  const Message& in_flight_at(size_t position) const { return network_.at(position); }
   // Ready processing and delivery until nothing moves (bounded); returns rounds.
   int Stabilize(int max_rounds = 10000);
 
@@ -78,6 +96,10 @@ class Cluster {
 
   // --- Checks ---------------------------------------------------------------------
   void CheckLogMatching();
+  // Consecutive configurations in every live log differ by at most one voter.
+  void CheckSingleServerChanges();
+  // The configuration `id` would have after a restart from its disk.
+  Membership DurableMembership(NodeId id) const;
   // The live node that is leader in the highest term, if any.
   std::optional<NodeId> Leader() const;
 
@@ -93,6 +115,7 @@ class Cluster {
     std::vector<Entry> applied;
     std::vector<ReadState> reads;
     int restarts = 0;
+    Membership reported_membership;
   };
 
   Config ConfigFor(NodeId id, int restarts) const;
@@ -101,8 +124,12 @@ class Cluster {
   bool Connected(NodeId from, NodeId to) const;
   void Trace(std::string line);
   void Fail(const std::string& what);
+  // Restores a state machine from snapshot bytes, checking them.
+  void RestoreStateMachine(NodeId id, const Snapshot& snapshot);
+  void CheckLeaderConfiguration(NodeId id);
 
   ClusterOptions options_;
+  Membership bootstrap_;
   std::map<NodeId, Node> nodes_;
   std::deque<Message> network_;
   std::map<NodeId, int> group_of_;  // empty: fully connected.
@@ -171,6 +198,10 @@ inline void MakeLeader(Raft& raft) {
   PersistAll(raft);
   raft.TakeMessages();
 }
+
+// The harness's state machine serialized: the entries applied, in order.
+std::string EncodeAppliedEntries(const std::vector<Entry>& entries);
+Result<std::vector<Entry>> DecodeAppliedEntries(const std::string& data);
 
 inline std::vector<Message> MessagesOfType(const std::vector<Message>& messages, MessageType type) {
   std::vector<Message> result;

@@ -10,7 +10,10 @@
 //   - a vote request needs our self-vote durable (durable term == term and vote ==
 //     us, or a durable term beyond it: then we can never vote in that term again);
 //   - a granted vote likewise needs that vote durable, or a later durable term;
-//   - an append acknowledgement for index i needs the log durable up to i.
+//   - an append acknowledgement for index i needs the log durable up to i — which
+//     includes a snapshot covering i, so a follower acknowledges an installed
+//     snapshot only once it is durable; a snapshot chunk's acknowledgement claims
+//     only its term (the bytes are merely buffered).
 // OK, or FailedPrecondition describing the violation. Pure; thread-safe.
 #pragma once
 
@@ -21,7 +24,8 @@ namespace murphy::raft {
 
 struct DurableState {
   HardState hard_state;
-  // The last index of the durable log (after any truncation it has undergone).
+  // The last index of the durable log (after any truncation it has undergone), or
+  // of the durable snapshot if no entry follows it.
   LogIndex last_index;
 };
 

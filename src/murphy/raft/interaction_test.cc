@@ -3,10 +3,16 @@
 // it must produce, then a blank line:
 //
 //   cluster voters=3 [learners=N] [pre-vote=false] [check-quorum=false] [seed=N]
+//           [snapshot-chunk-bytes=N] [snapshot-inflight-chunks=N]
 //   campaign N | tick N [count] | tick-all [count] | propose N data
 //   read-index N request_id | transfer N target
 //   process-ready [N ...] | deliver | drop | stabilize
 //   partition 1 2 | 3 | heal | crash N | restart N | status | log N
+//   compact N [index]           N snapshots its state machine and compacts its log
+//   add-node N                  starts a new, empty node N (not yet a member)
+//   add-learner L N | promote L N | remove L N
+//                               leader L proposes the membership change for N
+//   drop-type TYPE              drops the queued messages of that type (e.g. Snapshot)
 //
 // Output is the cluster's trace (Readies: role changes, what is persisted, sent,
 // applied; dropped messages) plus a line for every node whose state changed.
@@ -70,6 +76,10 @@ class Runner {
         options.base.pre_vote = value == "true";
       } else if (key == "check-quorum") {
         options.base.check_quorum = value == "true";
+      } else if (key == "snapshot-chunk-bytes") {
+        options.base.snapshot_chunk_bytes = std::stoull(value);
+      } else if (key == "snapshot-inflight-chunks") {
+        options.base.max_inflight_snapshot_chunks = std::stoull(value);
       } else if (key == "seed") {
         options.seed = std::stoull(value);
       } else {
@@ -130,6 +140,32 @@ class Runner {
       cluster_->Crash(ParseNode(arg(1)));
     } else if (command == "restart") {
       cluster_->Restart(ParseNode(arg(1)));
+    } else if (command == "compact") {
+      std::optional<LogIndex> index;
+      if (words.size() > 2) index = LogIndex(std::stoull(words[2]));
+      Status status = cluster_->Compact(ParseNode(arg(1)), index);
+      if (!status.ok()) return status.ToString() + "\n";
+    } else if (command == "add-node") {
+      cluster_->AddNode(ParseNode(arg(1)));
+    } else if (command == "add-learner" || command == "promote" || command == "remove") {
+      ConfigChange change;
+      change.type = command == "add-learner" ? ConfigChangeType::kAddLearner
+                    : command == "promote"   ? ConfigChangeType::kPromote
+                                             : ConfigChangeType::kRemove;
+      change.node = ParseNode(arg(2));
+      Result<LogIndex> index = cluster_->ProposeMembershipChange(ParseNode(arg(1)), change);
+      return index.ok() ? "index " + ToString(*index) + "\n" : index.status().ToString() + "\n";
+    } else if (command == "drop-type") {
+      size_t dropped = 0;
+      for (size_t i = 0; i < cluster_->in_flight();) {
+        if (MessageTypeName(cluster_->in_flight_at(i).type) == arg(1)) {
+          cluster_->DropAt(i);
+          ++dropped;
+        } else {
+          ++i;
+        }
+      }
+      return "dropped " + std::to_string(dropped) + "\n";
     } else if (command == "status") {
       std::string result;
       for (NodeId id : cluster_->ids()) result += cluster_->Describe(id) + "\n";
@@ -138,6 +174,9 @@ class Runner {
       NodeId id = ParseNode(arg(1));
       std::string result;
       const RaftLog& log = cluster_->raft(id).log();
+      if (log.offset().value() > 0) {
+        result += "snapshot " + ToString(log.offset_term()) + "/" + ToString(log.offset()) + "\n";
+      }
       for (LogIndex index = log.first_index(); index <= log.last_index(); index = index.next()) {
         result += DescribeEntry(log.EntryAt(index)) + "\n";
       }

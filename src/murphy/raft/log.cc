@@ -92,7 +92,8 @@ void RaftLog::Append(std::span<const Entry> entries) {
 }
 
 std::optional<LogIndex> RaftLog::MaybeAppend(LogIndex prev_index, Term prev_term,
-                                             std::span<const Entry> entries) {
+                                             std::span<const Entry> entries, LogIndex* first_changed) {
+  if (first_changed != nullptr) *first_changed = last_index().next();
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
   LogIndex message_last(prev_index.value() + entries.size());
   // Skip the entries we already have; the first one whose term differs is a
@@ -108,6 +109,7 @@ std::optional<LogIndex> RaftLog::MaybeAppend(LogIndex prev_index, Term prev_term
       MURPHY_ASSERT_MSG(entry.index > committed_, "a leader asked to overwrite a committed entry");
       entries_.resize(entry.index.value() - offset_.value() - 1);
       if (stable_ >= entry.index) stable_ = LogIndex(entry.index.value() - 1);
+      if (first_changed != nullptr) *first_changed = entry.index;
       break;
     }
   }
@@ -128,6 +130,26 @@ LogIndex RaftLog::FindConflictByTerm(LogIndex index, Term term) const {
     index = LogIndex(index.value() - 1);
   }
   return offset_;
+}
+
+void RaftLog::CompactTo(LogIndex index) {
+  MURPHY_ASSERT(index > offset_);
+  MURPHY_ASSERT_MSG(index <= applied_, "compacting entries not yet applied");
+  offset_term_ = EntryAt(index).term;
+  entries_.erase(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(index.value() - offset_.value()));
+  offset_ = index;
+  CheckInvariants();
+}
+
+void RaftLog::RestoreSnapshot(LogIndex index, Term term) {
+  MURPHY_ASSERT_MSG(index > committed_, "installing a snapshot the log already covers");
+  entries_.clear();
+  offset_ = index;
+  offset_term_ = term;
+  committed_ = index;
+  applied_ = index;
+  stable_ = index;
+  CheckInvariants();
 }
 
 void RaftLog::CommitTo(LogIndex index) {

@@ -72,7 +72,12 @@ class RaftLog {
   // prev_term, drops any conflicting suffix, appends what is new, and returns the
   // index of the last entry of the message (prev_index + entries.size()); otherwise
   // nullopt and the log is unchanged. Never truncates committed entries (asserts).
-  std::optional<LogIndex> MaybeAppend(LogIndex prev_index, Term prev_term, std::span<const Entry> entries);
+  // `first_changed`, if given, receives the lowest index whose entry was replaced or
+  // added (last_index() + 1 if none), so the caller can re-derive what it keeps
+  // about the log's contents (the configuration, which is rolled back with the
+  // entries that carried it).
+  std::optional<LogIndex> MaybeAppend(LogIndex prev_index, Term prev_term, std::span<const Entry> entries,
+                                      LogIndex* first_changed = nullptr);
 
   // The largest index <= `index` whose term is <= `term` (the fast-backtracking
   // hint, thesis §5.3's optimisation in etcd's form). Returns offset() if none.
@@ -87,6 +92,18 @@ class RaftLog {
   // Marks entries up to `index` handed to the state machine.
   // REQUIRES: applied() <= index <= min(committed(), stable()).
   void AppliedTo(LogIndex index);
+
+  // Log compaction after the state machine took a snapshot at `index`: drops the
+  // entries up to it, which become the new offset. REQUIRES: offset() < index <=
+  // applied() (so they are committed, durable and applied).
+  void CompactTo(LogIndex index);
+  // Installing a snapshot from the leader that covers (index, term): the whole log
+  // is replaced by it (offset = index; nothing after). Committed, applied and stable
+  // all move to `index`: the snapshot is handed to the node shell to persist and
+  // restore before anything later is applied, so nothing after it can be applied
+  // ahead of it. REQUIRES: index > committed() (a snapshot at or below the commit
+  // index is never installed; the entries are already there).
+  void RestoreSnapshot(LogIndex index, Term term);
 
   // Entries (stable, last]: to be persisted.
   std::vector<Entry> UnstableEntries() const;

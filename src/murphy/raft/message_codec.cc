@@ -1,6 +1,9 @@
 #include "murphy/raft/message_codec.h"
 
+#include <algorithm>
 #include <limits>
+
+#include "murphy/raft/membership.h"
 
 namespace murphy::raft {
 
@@ -25,6 +28,13 @@ Bytes EncodeMessage(const Message& message) {
     writer.PutU8(static_cast<uint8_t>(entry.type));
     writer.PutString(entry.data);
   }
+  writer.PutVarint(message.snapshot_membership.voters.size());
+  for (NodeId id : message.snapshot_membership.voters) writer.PutVarint(id.value());
+  writer.PutVarint(message.snapshot_membership.learners.size());
+  for (NodeId id : message.snapshot_membership.learners) writer.PutVarint(id.value());
+  writer.PutVarint(message.snapshot_size);
+  writer.PutVarint(message.chunk_offset);
+  writer.PutString(message.data);
   return writer.Take();
 }
 
@@ -44,6 +54,23 @@ bool GetId(ByteReader* reader, Id* id) {
   if (!reader->GetVarint(&value)) return false;
   *id = Id(value);
   return true;
+}
+
+// A sorted, duplicate-free list of at most *budget ids (the budget shrinks).
+Status GetIdList(ByteReader* reader, uint64_t* budget, std::vector<NodeId>* ids) {
+  uint64_t count = 0;
+  if (!reader->GetVarint(&count)) return InvalidArgumentError("raft message: malformed membership");
+  if (count > *budget) return ResourceExhaustedError("raft message: too many members");
+  if (count > reader->remaining()) return InvalidArgumentError("raft message: truncated membership");
+  *budget -= count;
+  ids->reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    NodeId id;
+    if (!GetNodeId(reader, &id) || id.value() == 0) return InvalidArgumentError("raft message: bad member id");
+    if (!ids->empty() && ids->back() >= id) return InvalidArgumentError("raft message: members not sorted");
+    ids->push_back(id);
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -94,7 +121,32 @@ Result<Message> DecodeMessage(std::span<const uint8_t> bytes, const MessageLimit
       return InvalidArgumentError("raft message: truncated entry data");
     }
     entry.data.assign(AsText(data));
+    if (entry.type == EntryType::kConfigChange && !DecodeConfigChange(entry.data).ok()) {
+      return InvalidArgumentError("raft message: malformed configuration change");
+    }
     message.entries.push_back(std::move(entry));
+  }
+  uint64_t member_budget = limits.max_members;
+  Membership& membership = message.snapshot_membership;
+  if (Status status = GetIdList(&reader, &member_budget, &membership.voters); !status.ok()) return status;
+  if (Status status = GetIdList(&reader, &member_budget, &membership.learners); !status.ok()) return status;
+  for (NodeId learner : membership.learners) {
+    if (membership.IsVoter(learner)) return InvalidArgumentError("raft message: a member both voter and learner");
+  }
+  if (!reader.GetVarint(&message.snapshot_size) || !reader.GetVarint(&message.chunk_offset)) {
+    return InvalidArgumentError("raft message: malformed snapshot header");
+  }
+  uint64_t chunk_length = 0;
+  ByteReader peek(reader.rest());
+  if (!peek.GetVarint(&chunk_length)) return InvalidArgumentError("raft message: malformed chunk");
+  if (chunk_length > limits.max_chunk_bytes) return ResourceExhaustedError("raft message: chunk too large");
+  std::span<const uint8_t> chunk;
+  if (!reader.GetLengthPrefixed(limits.max_chunk_bytes, &chunk)) {
+    return InvalidArgumentError("raft message: truncated chunk");
+  }
+  message.data.assign(AsText(chunk));
+  if (message.chunk_offset > message.snapshot_size || message.data.size() > message.snapshot_size - message.chunk_offset) {
+    return InvalidArgumentError("raft message: chunk beyond the snapshot's size");
   }
   if (!reader.at_end()) return InvalidArgumentError("raft message: trailing bytes");
   return message;

@@ -7,7 +7,10 @@
 //   Unimplemented      an encoding version this build does not speak;
 //   ResourceExhausted  more entries or larger payloads than the limits allow;
 //   InvalidArgument    anything else malformed (truncated, trailing bytes, an unknown
-//                      message or entry type, an id out of range, a bad bool).
+//                      message or entry type, an id out of range, a bad bool, a
+//                      kConfigChange entry whose payload is not a ConfigChange, a
+//                      membership list not sorted and disjoint).
+// Version 2 added the snapshot fields (membership, sizes, chunk bytes).
 // Round trip: DecodeMessage(EncodeMessage(m)) == m for every m within the limits.
 // Thread safety: pure functions.
 #pragma once
@@ -21,12 +24,14 @@
 
 namespace murphy::raft {
 
-inline constexpr uint8_t kMessageEncodingVersion = 1;
+inline constexpr uint8_t kMessageEncodingVersion = 2;
 
 struct MessageLimits {
   uint64_t max_entries = 4096;
   uint64_t max_entry_bytes = 1 << 20;
   uint64_t max_total_entry_bytes = 16 << 20;
+  uint64_t max_chunk_bytes = 4 << 20;  // one snapshot chunk's data.
+  uint64_t max_members = 1024;         // voters plus learners in a snapshot's membership.
 };
 
 Bytes EncodeMessage(const Message& message);

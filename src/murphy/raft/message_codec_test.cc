@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "murphy/core/rng.h"
+#include "murphy/raft/membership.h"
 
 namespace murphy::raft {
 namespace {
@@ -21,7 +22,23 @@ Message Sample() {
   message.read_round = UINT64_MAX;
   message.leader_transfer = true;
   message.entries = {{Term(7), LogIndex(42), EntryType::kNormal, "lock a"},
-                     {Term(7), LogIndex(43), EntryType::kConfigChange, std::string("\0\1", 2)}};
+                     {Term(7), LogIndex(43), EntryType::kConfigChange,
+                      EncodeConfigChange({ConfigChangeType::kPromote, NodeId(4)})}};
+  return message;
+}
+
+Message SnapshotChunk() {
+  Message message;
+  message.type = MessageType::kSnapshot;
+  message.from = NodeId(1);
+  message.to = NodeId(2);
+  message.term = Term(3);
+  message.index = LogIndex(100);
+  message.log_term = Term(2);
+  message.snapshot_membership = {{NodeId(1), NodeId(2), NodeId(3)}, {NodeId(7)}};
+  message.snapshot_size = 1000;
+  message.chunk_offset = 990;
+  message.data = "0123456789";
   return message;
 }
 
@@ -33,6 +50,34 @@ TEST(MessageCodecTest, RoundTrips) {
   Message empty;
   empty.type = MessageType::kHeartbeat;
   EXPECT_EQ(*DecodeMessage(EncodeMessage(empty)), empty);
+  Message chunk = SnapshotChunk();
+  EXPECT_EQ(*DecodeMessage(EncodeMessage(chunk)), chunk);
+}
+
+TEST(MessageCodecTest, SnapshotFieldsAreBounded) {
+  Bytes bytes = EncodeMessage(SnapshotChunk());
+  EXPECT_EQ(DecodeMessage(bytes, {.max_chunk_bytes = 9}).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(DecodeMessage(bytes, {.max_members = 3}).status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(DecodeMessage(bytes, {.max_chunk_bytes = 10, .max_members = 4}).ok());
+  Message beyond = SnapshotChunk();
+  beyond.chunk_offset = 995;  // 995 + 10 > 1000
+  EXPECT_EQ(DecodeMessage(EncodeMessage(beyond)).status().code(), StatusCode::kInvalidArgument);
+  Message unsorted = SnapshotChunk();
+  unsorted.snapshot_membership.voters = {NodeId(2), NodeId(1)};
+  EXPECT_EQ(DecodeMessage(EncodeMessage(unsorted)).status().code(), StatusCode::kInvalidArgument);
+  Message both = SnapshotChunk();
+  both.snapshot_membership.learners = {NodeId(2)};
+  EXPECT_EQ(DecodeMessage(EncodeMessage(both)).status().code(), StatusCode::kInvalidArgument);
+  Bytes truncated = EncodeMessage(SnapshotChunk());
+  for (size_t size = 0; size < truncated.size(); ++size) {
+    EXPECT_FALSE(DecodeMessage(std::span<const uint8_t>(truncated.data(), size)).ok()) << size;
+  }
+}
+
+TEST(MessageCodecTest, RejectsMalformedConfigChangeEntries) {
+  Message message = Sample();
+  message.entries[1].data = std::string("\0\1", 2);
+  EXPECT_EQ(DecodeMessage(EncodeMessage(message)).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(MessageCodecTest, RejectsEveryTruncation) {

@@ -12,6 +12,8 @@ std::string_view ProgressStateName(ProgressState state) {
       return "probe";
     case ProgressState::kReplicate:
       return "replicate";
+    case ProgressState::kSnapshot:
+      return "snapshot";
   }
   MURPHY_UNREACHABLE();
 }
@@ -30,6 +32,8 @@ bool Progress::IsPaused() const {
       return probe_sent_;
     case ProgressState::kReplicate:
       return inflight_.size() >= max_inflight_;
+    case ProgressState::kSnapshot:
+      return true;  // no appends until the snapshot is installed.
   }
   MURPHY_UNREACHABLE();
 }
@@ -45,6 +49,9 @@ void Progress::OnAppendSent(LogIndex last_index, bool has_entries) {
       MURPHY_ASSERT(inflight_.size() < max_inflight_);
       next_ = last_index.next();
       inflight_.push_back(last_index);
+      return;
+    case ProgressState::kSnapshot:
+      MURPHY_ASSERT_MSG(false, "an append sent while streaming a snapshot");
       return;
   }
   MURPHY_UNREACHABLE();
@@ -64,6 +71,8 @@ bool Progress::MaybeUpdate(LogIndex index) {
 }
 
 bool Progress::MaybeDecreaseTo(LogIndex rejected, LogIndex hint) {
+  // No append was sent since the snapshot started: any rejection is stale.
+  if (state_ == ProgressState::kSnapshot) return false;
   if (state_ == ProgressState::kReplicate) {
     // Everything up to match is known to be there; a rejection at or below it is
     // the answer to an append sent before we learned that.
@@ -85,6 +94,36 @@ void Progress::BecomeProbe() {
   probe_sent_ = false;
   inflight_.clear();
   next_ = std::max(next_, match_.next());
+}
+
+void Progress::BecomeSnapshot(LogIndex snapshot_index) {
+  state_ = ProgressState::kSnapshot;
+  probe_sent_ = false;
+  inflight_.clear();
+  pending_snapshot_ = snapshot_index;
+  next_chunk_ = 0;
+  acked_chunks_ = 0;
+  acked_at_last_heartbeat_ = 0;
+}
+
+void Progress::OnChunksAcked(uint64_t chunks) {
+  MURPHY_ASSERT(state_ == ProgressState::kSnapshot);
+  if (chunks < acked_chunks_) {
+    // The peer dropped what it had (or this is an old answer overtaken by a newer
+    // one; resending from here is then merely redundant: the peer ignores chunks
+    // it holds and re-acknowledges).
+    acked_chunks_ = chunks;
+    next_chunk_ = chunks;
+    return;
+  }
+  acked_chunks_ = chunks;
+  next_chunk_ = std::max(next_chunk_, chunks);
+}
+
+void Progress::OnHeartbeatWhileSnapshotting() {
+  MURPHY_ASSERT(state_ == ProgressState::kSnapshot);
+  if (acked_chunks_ == acked_at_last_heartbeat_) next_chunk_ = acked_chunks_;
+  acked_at_last_heartbeat_ = acked_chunks_;
 }
 
 void Progress::BecomeReplicate() {

@@ -7,6 +7,13 @@
 //               its answer (or the next heartbeat) before sending another.
 //   kReplicate  the logs match up to `match`: stream appends optimistically, at most
 //               `max_inflight` messages un-acknowledged (pipelining with a bound).
+//   kSnapshot   the entries the peer needs were compacted away: no appends; the
+//               leader streams the snapshot at `pending_snapshot` in chunks, at most
+//               a window of them un-acknowledged, acknowledged cumulatively. A chunk
+//               lost shows as no acknowledgement progress between two heartbeat
+//               answers, and the leader goes back to the last acknowledged chunk
+//               (go-back-N). The peer's kAppendResponse for the snapshot's index ends
+//               the state (then kReplicate from just past it).
 // Thread safety: none; owned by the leader's Raft.
 #pragma once
 
@@ -19,7 +26,7 @@
 
 namespace murphy::raft {
 
-enum class ProgressState : uint8_t { kProbe, kReplicate };
+enum class ProgressState : uint8_t { kProbe, kReplicate, kSnapshot };
 std::string_view ProgressStateName(ProgressState state);
 
 class Progress {
@@ -67,6 +74,20 @@ class Progress {
 
   void BecomeProbe();
   void BecomeReplicate();
+  // Starts (or restarts) streaming the snapshot covering up to `snapshot_index`.
+  void BecomeSnapshot(LogIndex snapshot_index);
+
+  // kSnapshot bookkeeping, in chunks of the leader's chunk size.
+  LogIndex pending_snapshot() const { return pending_snapshot_; }
+  uint64_t next_chunk() const { return next_chunk_; }
+  uint64_t acked_chunks() const { return acked_chunks_; }
+  void OnChunkSent() { ++next_chunk_; }
+  // The peer holds the first `chunks` chunks. Fewer than already acknowledged means
+  // it lost them (a restart, or it restarted reassembly): resend from there.
+  void OnChunksAcked(uint64_t chunks);
+  // A heartbeat answer: if no chunk was acknowledged since the previous one, the
+  // ones in flight are presumed lost; resend from the last acknowledged.
+  void OnHeartbeatWhileSnapshotting();
 
  private:
   LogIndex match_;
@@ -77,6 +98,10 @@ class Progress {
   bool learner_;
   uint64_t read_round_acked_ = 0;
   size_t max_inflight_;
+  LogIndex pending_snapshot_;
+  uint64_t next_chunk_ = 0;
+  uint64_t acked_chunks_ = 0;
+  uint64_t acked_at_last_heartbeat_ = 0;
   // Last index of each in-flight append, oldest first; at most max_inflight_.
   std::deque<LogIndex> inflight_;
 };

@@ -22,6 +22,9 @@ Status Config::Validate() const {
   if (max_entry_bytes < 1) return InvalidArgumentError("raft config: max_entry_bytes < 1");
   if (max_apply_bytes_per_ready < 1) return InvalidArgumentError("raft config: max_apply_bytes_per_ready < 1");
   if (max_pending_reads < 1) return InvalidArgumentError("raft config: max_pending_reads < 1");
+  if (snapshot_chunk_bytes < 1) return InvalidArgumentError("raft config: snapshot_chunk_bytes < 1");
+  if (max_inflight_snapshot_chunks < 1) return InvalidArgumentError("raft config: max_inflight_snapshot_chunks < 1");
+  if (max_snapshot_bytes < 1) return InvalidArgumentError("raft config: max_snapshot_bytes < 1");
   return Status::Ok();
 }
 
@@ -31,24 +34,278 @@ bool IsSortedUnique(const std::vector<NodeId>& ids) {
   return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<NodeId>()) == ids.end();
 }
 
+LogIndex SnapshotIndex(const RestoreState& restore) {
+  return restore.snapshot.has_value() ? restore.snapshot->metadata.index : LogIndex(0);
+}
+
+Term SnapshotTerm(const RestoreState& restore) {
+  return restore.snapshot.has_value() ? restore.snapshot->metadata.term : Term(0);
+}
+
 }  // namespace
 
 Raft::Raft(const Config& config, RestoreState restore)
     : config_(config),
       id_(config.id),
       rng_(config.seed),
-      membership_(std::move(restore.membership)),
-      log_(LogIndex(0), Term(0), std::move(restore.entries), restore.hard_state.commit),
+      base_membership_(restore.snapshot.has_value() ? restore.snapshot->metadata.membership : restore.membership),
+      log_(SnapshotIndex(restore), SnapshotTerm(restore), std::move(restore.entries),
+           std::max(restore.hard_state.commit, SnapshotIndex(restore))),
+      snapshot_(std::move(restore.snapshot)),
       term_(restore.hard_state.term),
       vote_(restore.hard_state.vote) {
   MURPHY_ASSERT(config_.Validate().ok());
-  MURPHY_ASSERT(IsSortedUnique(membership_.voters));
-  MURPHY_ASSERT(IsSortedUnique(membership_.learners));
-  MURPHY_ASSERT_MSG(membership_.Contains(id_), "a node must be a member of its own cluster");
-  for (NodeId learner : membership_.learners) MURPHY_ASSERT(!membership_.IsVoter(learner));
-  MURPHY_ASSERT(!membership_.voters.empty());
-  if (restore.applied.value() > 0) log_.AppliedTo(restore.applied);
+  MURPHY_ASSERT(IsSortedUnique(base_membership_.voters));
+  MURPHY_ASSERT(IsSortedUnique(base_membership_.learners));
+  for (NodeId learner : base_membership_.learners) MURPHY_ASSERT(!base_membership_.IsVoter(learner));
+  MURPHY_ASSERT(!base_membership_.voters.empty());
+  // The configuration is a function of the log: replay the changes it holds.
+  membership_ = base_membership_;
+  RebuildConfigurationFrom(log_.first_index());
+  if (restore.applied > log_.applied()) log_.AppliedTo(restore.applied);
   BecomeFollower(term_, kNoNode);
+}
+
+// --- Configuration -----------------------------------------------------------------
+
+void Raft::RebuildConfigurationFrom(LogIndex from) {
+  while (!config_entries_.empty() && config_entries_.back().index >= from) config_entries_.pop_back();
+  membership_ = config_entries_.empty() ? base_membership_ : config_entries_.back().membership;
+  for (LogIndex index = std::max(from, log_.first_index()); index <= log_.last_index(); index = index.next()) {
+    const Entry& entry = log_.EntryAt(index);
+    if (entry.type != EntryType::kConfigChange) continue;
+    // The leader checked the change against the configuration at the previous
+    // index, which is the same on every log holding this entry (Log Matching), and
+    // the codec refuses a malformed payload: failing here means logs diverged.
+    Result<ConfigChange> change = DecodeConfigChange(entry.data);
+    MURPHY_ASSERT_MSG(change.ok(), "a malformed configuration change in the log");
+    Result<Membership> next = ApplyConfigChange(membership_, *change);
+    MURPHY_ASSERT_MSG(next.ok(), "a configuration change in the log does not apply");
+    membership_ = std::move(*next);
+    config_entries_.push_back({index, membership_});
+  }
+}
+
+const Membership& Raft::MembershipAt(LogIndex index) const {
+  MURPHY_ASSERT(index >= log_.offset());
+  MURPHY_ASSERT(index <= log_.last_index());
+  for (auto it = config_entries_.rbegin(); it != config_entries_.rend(); ++it) {
+    if (it->index <= index) return it->membership;
+  }
+  return base_membership_;
+}
+
+bool Raft::ChangePending() const {
+  return !config_entries_.empty() && config_entries_.back().index > log_.committed();
+}
+
+void Raft::SyncProgressWithMembership() {
+  MURPHY_ASSERT(role_ == Role::kLeader);
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    if (membership_.Contains(it->first)) {
+      it->second.set_learner(membership_.IsLearner(it->first));
+      ++it;
+    } else {
+      it = progress_.erase(it);
+    }
+  }
+  auto add = [&](NodeId peer, bool learner) {
+    if (peer == id_ || progress_.contains(peer)) return;
+    Progress progress(log_.last_index().next(), config_.max_inflight_messages, learner);
+    progress.set_last_contact_tick(ticks_);
+    progress_.emplace(peer, std::move(progress));
+  };
+  for (NodeId voter : membership_.voters) add(voter, false);
+  for (NodeId learner : membership_.learners) add(learner, true);
+  if (transfer_target_ != kNoNode && !membership_.IsVoter(transfer_target_)) AbortTransfer();
+}
+
+Result<LogIndex> Raft::ProposeMembershipChange(const ConfigChange& change) {
+  if (role_ != Role::kLeader) return UnavailableError("raft: not the leader");
+  if (transfer_target_ != kNoNode) return UnavailableError("raft: leadership transfer in progress");
+  // The 2015 fix to single-server changes: a leader elected in a configuration
+  // that a previous leader had already replaced (with an uncommitted change) must
+  // not add a change of its own on top of the stale one; committing an entry of
+  // its term first settles which configuration is current.
+  if (!CommittedInCurrentTerm()) return UnavailableError("raft: leader has not committed in its term yet");
+  if (ChangePending()) return UnavailableError("raft: the previous membership change is not committed yet");
+  Result<Membership> next = ApplyConfigChange(membership_, change);
+  if (!next.ok()) return next.status();
+  if (change.type == ConfigChangeType::kPromote && progress(change.node).match() < log_.committed()) {
+    // Thesis §4.2.1: a voter that must first copy the log could stall commitment.
+    return FailedPreconditionError("raft: the learner has not caught up yet");
+  }
+  Entry entry{term_, log_.last_index().next(), EntryType::kConfigChange, EncodeConfigChange(change)};
+  const LogIndex index = entry.index;
+  uncommitted_bytes_ += EntryCostBytes(entry);
+  log_.Append({&entry, 1});
+  // Thesis §4.1: the configuration takes effect as soon as it is in the log.
+  membership_ = std::move(*next);
+  config_entries_.push_back({index, membership_});
+  SyncProgressWithMembership();
+  for (auto& [peer, progress] : progress_) SendAppend(peer, false);
+  // A smaller quorum (a voter removed) may commit what was waiting.
+  CommitAndBroadcast();
+  return index;
+}
+
+// --- Snapshots ------------------------------------------------------------------------
+
+Status Raft::Compact(LogIndex index, std::string data) {
+  if (index > log_.applied()) return FailedPreconditionError("raft: compacting beyond the applied index");
+  if (index <= log_.offset()) return FailedPreconditionError("raft: the log is already compacted to there");
+  if (data.size() > config_.max_snapshot_bytes) return InvalidArgumentError("raft: snapshot too large");
+  Snapshot snapshot{{index, log_.TermAtOrDie(index), MembershipAt(index)}, std::move(data)};
+  base_membership_ = snapshot.metadata.membership;
+  std::erase_if(config_entries_, [&](const ConfigEntry& entry) { return entry.index <= index; });
+  log_.CompactTo(index);
+  snapshot_ = std::move(snapshot);
+  return Status::Ok();
+}
+
+void Raft::InstallSnapshot(Snapshot snapshot) {
+  log_.RestoreSnapshot(snapshot.metadata.index, snapshot.metadata.term);
+  base_membership_ = snapshot.metadata.membership;
+  config_entries_.clear();
+  membership_ = base_membership_;
+  snapshot_ = std::move(snapshot);
+  snapshot_unstable_ = true;
+  ++snapshots_installed_;
+}
+
+void Raft::OnSnapshotStable(LogIndex index) {
+  if (snapshot_unstable_ && snapshot_.has_value() && snapshot_->metadata.index == index) snapshot_unstable_ = false;
+}
+
+uint64_t Raft::SnapshotChunkCount() const {
+  MURPHY_ASSERT(snapshot_.has_value());
+  const uint64_t size = snapshot_->data.size();
+  // An empty snapshot still takes one (empty) chunk.
+  return std::max<uint64_t>(1, (size + config_.snapshot_chunk_bytes - 1) / config_.snapshot_chunk_bytes);
+}
+
+bool Raft::SendSnapshotChunks(NodeId to) {
+  Progress& progress = MutableProgress(to);
+  MURPHY_ASSERT_MSG(snapshot_.has_value(), "a compacted log without a snapshot");
+  const Snapshot& snapshot = *snapshot_;
+  if (progress.state() != ProgressState::kSnapshot || progress.pending_snapshot() != snapshot.metadata.index) {
+    // First time, or we compacted again since: (re)start with the latest snapshot.
+    progress.BecomeSnapshot(snapshot.metadata.index);
+  }
+  const uint64_t count = SnapshotChunkCount();
+  const uint64_t chunk_bytes = config_.snapshot_chunk_bytes;
+  bool sent = false;
+  while (progress.next_chunk() < count &&
+         progress.next_chunk() - progress.acked_chunks() < config_.max_inflight_snapshot_chunks) {
+    const uint64_t offset = progress.next_chunk() * chunk_bytes;
+    Message message;
+    message.type = MessageType::kSnapshot;
+    message.to = to;
+    message.term = term_;
+    message.index = snapshot.metadata.index;
+    message.log_term = snapshot.metadata.term;
+    message.snapshot_membership = snapshot.metadata.membership;
+    message.snapshot_size = snapshot.data.size();
+    message.chunk_offset = offset;
+    message.data = snapshot.data.substr(offset, chunk_bytes);
+    progress.OnChunkSent();
+    Send(std::move(message));
+    sent = true;
+  }
+  return sent;
+}
+
+void Raft::HandleSnapshotChunk(const Message& message) {
+  auto acknowledge_log = [&](LogIndex index) {
+    Message response;
+    response.type = MessageType::kAppendResponse;
+    response.to = message.from;
+    response.term = term_;
+    response.index = index;
+    Send(std::move(response));
+  };
+  auto acknowledge_bytes = [&](uint64_t next_byte, bool reject) {
+    Message response;
+    response.type = MessageType::kSnapshotResponse;
+    response.to = message.from;
+    response.term = term_;
+    response.index = message.index;
+    response.log_term = message.log_term;
+    response.chunk_offset = next_byte;
+    response.reject = reject;
+    Send(std::move(response));
+  };
+  if (message.index <= log_.committed()) {
+    // Already covered (a late or duplicate chunk): the leader only needs to learn
+    // where we are.
+    incoming_.reset();
+    acknowledge_log(log_.committed());
+    return;
+  }
+  if (log_.MatchTerm(message.index, message.log_term)) {
+    // As etcd: our log holds the snapshot's last entry, hence (Log Matching) all
+    // before it; those are committed, so commit them instead of installing.
+    incoming_.reset();
+    log_.CommitTo(message.index);
+    acknowledge_log(message.index);
+    return;
+  }
+  const bool same = incoming_.has_value() && incoming_->from == message.from && incoming_->term == term_ &&
+                    incoming_->snapshot.metadata.index == message.index &&
+                    incoming_->snapshot.metadata.term == message.log_term;
+  if (!same) {
+    if (message.chunk_offset != 0) {
+      acknowledge_bytes(0, false);  // not the start of anything we hold: start over.
+      return;
+    }
+    if (message.snapshot_size > config_.max_snapshot_bytes) {
+      incoming_.reset();
+      acknowledge_bytes(0, true);
+      return;
+    }
+    // A new leader, term or snapshot: whatever we were reassembling is dropped.
+    incoming_ = IncomingSnapshot{
+        message.from, term_, Snapshot{{message.index, message.log_term, message.snapshot_membership}, {}},
+        message.snapshot_size};
+  }
+  std::string& data = incoming_->snapshot.data;
+  if (message.chunk_offset != data.size()) {
+    acknowledge_bytes(data.size(), false);  // a duplicate or a gap: say where we are.
+    return;
+  }
+  if (message.snapshot_size != incoming_->size || data.size() + message.data.size() > incoming_->size) {
+    incoming_.reset();  // inconsistent with what we have: start over.
+    acknowledge_bytes(0, false);
+    return;
+  }
+  data += message.data;
+  if (data.size() < incoming_->size) {
+    acknowledge_bytes(data.size(), false);
+    return;
+  }
+  Snapshot snapshot = std::move(incoming_->snapshot);
+  incoming_.reset();
+  InstallSnapshot(std::move(snapshot));
+  // Acknowledged like entries up to its index; RawNode holds this back until the
+  // snapshot is durable (messages_after_persist), as CheckSendAllowed demands.
+  acknowledge_log(message.index);
+}
+
+void Raft::HandleSnapshotResponse(const Message& message) {
+  Progress& progress = MutableProgress(message.from);
+  progress.set_last_contact_tick(ticks_);
+  if (progress.state() != ProgressState::kSnapshot || !snapshot_.has_value()) return;
+  if (message.index != progress.pending_snapshot() || message.index != snapshot_->metadata.index ||
+      message.log_term != snapshot_->metadata.term) {
+    return;  // about another snapshot.
+  }
+  if (message.reject) {
+    // The follower refuses it (too large for it); try again from a probe later.
+    progress.BecomeProbe();
+    return;
+  }
+  progress.OnChunksAcked(message.chunk_offset / config_.snapshot_chunk_bytes);
+  SendSnapshotChunks(message.from);
 }
 
 const Progress& Raft::progress(NodeId peer) const {
@@ -91,6 +348,7 @@ void Raft::BecomeFollower(Term term, NodeId leader) {
   pending_reads_.clear();
   transfer_target_ = kNoNode;
   uncommitted_bytes_ = 0;
+  incoming_.reset();
 }
 
 void Raft::BecomePreCandidate() {
@@ -101,6 +359,7 @@ void Raft::BecomePreCandidate() {
   role_ = Role::kPreCandidate;
   leader_ = kNoNode;
   votes_.clear();
+  incoming_.reset();
   election_elapsed_ = 0;
   ResetRandomizedTimeout();
 }
@@ -113,6 +372,7 @@ void Raft::BecomeCandidate() {
   role_ = Role::kCandidate;
   leader_ = kNoNode;
   votes_.clear();
+  incoming_.reset();
   election_elapsed_ = 0;
   ResetRandomizedTimeout();
 }
@@ -282,7 +542,7 @@ void Raft::Send(Message message) {
 Status Raft::Step(const Message& message) {
   if (message.to != id_) return InvalidArgumentError("raft: message for another node");
   if (message.from == id_) return InvalidArgumentError("raft: message from ourselves");
-  if (!membership_.Contains(message.from)) return InvalidArgumentError("raft: message from a non-member");
+  if (message.from == kNoNode) return InvalidArgumentError("raft: message from node 0");
   if (message.term.value() == 0) return InvalidArgumentError("raft: message without a term");
   const MessageType type = message.type;
 
@@ -302,12 +562,13 @@ Status Raft::Step(const Message& message) {
     } else if (type == MessageType::kPreVoteResponse && !message.reject) {
       // A pre-vote grant carries the future term; it is not a reason to adopt it.
     } else {
-      const bool from_leader = type == MessageType::kAppend || type == MessageType::kHeartbeat;
+      const bool from_leader =
+          type == MessageType::kAppend || type == MessageType::kHeartbeat || type == MessageType::kSnapshot;
       BecomeFollower(message.term, from_leader ? message.from : kNoNode);
     }
   } else if (message.term < term_) {
     if ((config_.check_quorum || config_.pre_vote) &&
-        (type == MessageType::kAppend || type == MessageType::kHeartbeat)) {
+        (type == MessageType::kAppend || type == MessageType::kHeartbeat || type == MessageType::kSnapshot)) {
       // A leader of an older term. With PreVote/CheckQuorum our higher term may
       // never reach it through votes, so answer with our term to make it step down.
       Message response;
@@ -382,6 +643,11 @@ void Raft::StepFollower(const Message& message) {
       leader_ = message.from;
       HandleHeartbeat(message);
       return;
+    case MessageType::kSnapshot:
+      election_elapsed_ = 0;
+      leader_ = message.from;
+      HandleSnapshotChunk(message);
+      return;
     case MessageType::kTimeoutNow:
       // Thesis §3.10: the leader asks us to start an election at once, skipping
       // PreVote and the lease (it is the leader giving way).
@@ -402,6 +668,10 @@ void Raft::StepCandidate(const Message& message) {
     case MessageType::kHeartbeat:
       BecomeFollower(term_, message.from);
       HandleHeartbeat(message);
+      return;
+    case MessageType::kSnapshot:
+      BecomeFollower(term_, message.from);
+      HandleSnapshotChunk(message);
       return;
     case MessageType::kPreVoteResponse:
     case MessageType::kVoteResponse: {
@@ -433,7 +703,11 @@ void Raft::StepLeader(const Message& message) {
   switch (message.type) {
     case MessageType::kAppend:
     case MessageType::kHeartbeat:
+    case MessageType::kSnapshot:
       MURPHY_ASSERT_MSG(false, "two leaders in one term: election safety is broken");
+      return;
+    case MessageType::kSnapshotResponse:
+      if (progress_.contains(message.from)) HandleSnapshotResponse(message);
       return;
     case MessageType::kAppendResponse:
       if (progress_.contains(message.from)) HandleAppendResponse(message);
@@ -458,8 +732,11 @@ void Raft::HandleAppend(const Message& message) {
     Send(std::move(response));
     return;
   }
-  std::optional<LogIndex> last = log_.MaybeAppend(message.index, message.log_term, message.entries);
+  LogIndex first_changed;
+  std::optional<LogIndex> last = log_.MaybeAppend(message.index, message.log_term, message.entries, &first_changed);
   if (last.has_value()) {
+    // Configurations take effect when appended and are undone when truncated.
+    RebuildConfigurationFrom(first_changed);
     // §5.3 receiver rule 5: commit no further than what this message proves we have.
     log_.CommitTo(std::min(message.commit, *last));
     response.index = *last;
@@ -505,10 +782,16 @@ void Raft::HandleAppendResponse(const Message& message) {
     return;
   }
   if (message.index > log_.last_index()) return;  // cannot happen in one term; be defensive.
-  if (progress.MaybeUpdate(message.index)) {
-    if (progress.state() == ProgressState::kProbe) progress.BecomeReplicate();
-    if (MaybeCommit()) BroadcastAppend();
+  const bool updated = progress.MaybeUpdate(message.index);
+  if (progress.state() == ProgressState::kSnapshot &&
+      (progress.match() >= progress.pending_snapshot() || progress.match() >= log_.offset())) {
+    // The snapshot is installed (or no longer needed): stream entries after it.
+    progress.BecomeReplicate();
+  } else if (updated && progress.state() == ProgressState::kProbe) {
+    progress.BecomeReplicate();
   }
+  if (updated) CommitAndBroadcast();
+  if (role_ != Role::kLeader) return;  // stepped down after committing its removal.
   while (SendAppend(message.from, false)) {
   }
   if (message.from == transfer_target_ && progress.match() == log_.last_index()) {
@@ -525,7 +808,12 @@ void Raft::HandleHeartbeatResponse(const Message& message) {
   progress.set_last_contact_tick(ticks_);
   progress.OnHeartbeatResponse();
   if (progress.state() == ProgressState::kReplicate && progress.IsPaused()) progress.FreeOldestInflight();
-  if (progress.match() < log_.last_index()) SendAppend(message.from, false);
+  if (progress.state() == ProgressState::kSnapshot) progress.OnHeartbeatWhileSnapshotting();
+  // A peer behind us: send what it lacks; with nothing new to send (everything
+  // was sent optimistically, and may have been lost), an empty append probes at
+  // `next - 1`, whose rejection rewinds the progress. Without it a lost append
+  // would stall the follower until the next proposal.
+  if (progress.match() < log_.last_index()) SendAppend(message.from, true);
   if (message.read_round > 0 && !progress.learner()) {
     progress.AckReadRound(message.read_round);
     ReleaseConfirmedReads();
@@ -534,8 +822,11 @@ void Raft::HandleHeartbeatResponse(const Message& message) {
 
 bool Raft::SendAppend(NodeId to, bool send_if_empty) {
   Progress& progress = MutableProgress(to);
+  if (progress.state() == ProgressState::kSnapshot) return SendSnapshotChunks(to);
   if (progress.IsPaused()) return false;
   LogIndex previous(progress.next().value() - 1);
+  // Raft §7: the entries the follower needs are compacted away; send the snapshot.
+  if (previous < log_.offset()) return SendSnapshotChunks(to);
   std::vector<Entry> entries;
   if (progress.next() <= log_.last_index()) {
     entries = log_.Slice(progress.next(), log_.last_index().next(), config_.max_entries_per_message,
@@ -573,6 +864,16 @@ void Raft::BroadcastHeartbeat(uint64_t read_round) {
   }
 }
 
+void Raft::CommitAndBroadcast() {
+  if (!MaybeCommit()) return;
+  BroadcastAppend();
+  if (!membership_.IsVoter(id_) && !ChangePending()) {
+    // Thesis §4.2.2: a leader that is not in the (now committed) configuration it
+    // manages steps down; it never campaigns again (not Promotable).
+    BecomeFollower(term_, kNoNode);
+  }
+}
+
 bool Raft::MaybeCommit() {
   MURPHY_ASSERT(role_ == Role::kLeader);
   std::vector<LogIndex> matches;
@@ -598,7 +899,7 @@ bool Raft::MaybeCommit() {
 
 void Raft::OnStable(LogIndex index, Term term) {
   log_.StableTo(index, term);
-  if (role_ == Role::kLeader && MaybeCommit()) BroadcastAppend();
+  if (role_ == Role::kLeader) CommitAndBroadcast();
 }
 
 // --- Local requests --------------------------------------------------------------
@@ -631,7 +932,7 @@ Status Raft::ReadIndex(uint64_t request_id) {
   if (pending_reads_.size() >= config_.max_pending_reads) {
     return ResourceExhaustedError("raft: too many pending reads");
   }
-  if (membership_.voters.size() == 1) {
+  if (SoleVoter()) {
     read_states_.push_back({request_id, log_.committed()});
     return Status::Ok();
   }

@@ -18,9 +18,28 @@
 //   TimeoutNow (§3.10).
 // - Departures: proposals and ReadIndex are not forwarded from followers to the
 //   leader (etcd does); a non-leader returns Unavailable and the node shell, which
-//   knows the leader from SoftState, redirects the client. Log compaction,
-//   snapshots and membership changes are not implemented yet: the membership is
-//   fixed at construction.
+//   knows the leader from SoftState, redirects the client.
+// - Log compaction and snapshots (thesis §5): the node shell takes a snapshot of
+//   its state machine at an applied index and hands it over with `Compact(index,
+//   data)`; Raft keeps that latest snapshot (metadata and bytes, bounded by
+//   max_snapshot_bytes) to send to followers that need compacted entries, in
+//   chunks (kSnapshot messages, Progress's kSnapshot state). Keeping the bytes here
+//   is the simplest correct way to have them at hand when a follower needs them;
+//   the cost is one copy of the state machine in memory. A follower reassembles
+//   one snapshot at a time (bounded by max_snapshot_bytes), restarting on a new
+//   leader, term or snapshot; a chunk out of order is dropped and the follower
+//   reports the byte it expects. Like etcd, a follower whose log already holds the
+//   snapshot's last entry does not install it: it just commits up to it.
+// - Membership changes (thesis §4): single-server changes (membership.h), one at a
+//   time, each effective as soon as it is in a node's log (appended, not
+//   committed) and undone if truncated; a leader proposes one only after it has
+//   committed an entry of its term and the previous change is committed (the fix
+//   for the single-server bug Ongaro reported in 2015). A leader that removed
+//   itself keeps leading (without counting itself) until the removal commits,
+//   then steps down (§4.2.2). Nodes outside their configuration never campaign.
+//   Departure: messages are accepted from any node id, not just members, because
+//   configurations differ between nodes while a change spreads: a node that joined
+//   must hear from a leader its old configuration does not list (as in etcd).
 // Thread safety: none. One owner (the node's event loop) drives it.
 #pragma once
 
@@ -36,6 +55,7 @@
 #include "murphy/core/rng.h"
 #include "murphy/core/status.h"
 #include "murphy/raft/log.h"
+#include "murphy/raft/membership.h"
 #include "murphy/raft/progress.h"
 #include "murphy/raft/types.h"
 
@@ -58,6 +78,13 @@ struct Config {
   uint64_t max_entry_bytes = 1 << 20;       // one proposal's payload.
   uint64_t max_apply_bytes_per_ready = 4 << 20;
   size_t max_pending_reads = 1024;
+  // Snapshots: the bytes per kSnapshot chunk, how many chunks may be in flight to
+  // one follower, and the largest snapshot taken or accepted (a follower buffers at
+  // most one incoming snapshot of at most this size). Give every node the same
+  // max_snapshot_bytes: a follower refuses a larger snapshot and the leader retries.
+  uint64_t snapshot_chunk_bytes = 256 << 10;
+  size_t max_inflight_snapshot_chunks = 4;
+  uint64_t max_snapshot_bytes = 256 << 20;
   // Seeds the randomized election timeout; give every node its own.
   uint64_t seed = 1;
 
@@ -68,17 +95,28 @@ struct Config {
 // What a node recovers from its storage on start (all zero for a brand-new node).
 struct RestoreState {
   HardState hard_state;
-  Membership membership;  // the bootstrap configuration.
+  // The bootstrap configuration: the one in effect at log index 0, the same on
+  // every node of the cluster (a node joining later is started with it too, and an
+  // empty log; it learns the rest from the log or a snapshot). Ignored when
+  // `snapshot` is set: the snapshot carries the configuration at its index.
+  Membership membership;
+  // The latest durable snapshot, if the log was ever compacted. The state machine
+  // restores from it by itself on restart (it is not handed back in a Ready); Raft
+  // keeps it to send to followers.
+  std::optional<Snapshot> snapshot;
+  // The durable entries after the snapshot (or from index 1).
   std::vector<Entry> entries;
   // The index up to which the state machine has already applied (it will not be
-  // given those entries again). REQUIRES <= hard_state.commit.
+  // given those entries again). REQUIRES <= hard_state.commit. At least the
+  // snapshot's index is taken as applied.
   LogIndex applied;
 };
 
 class Raft {
  public:
-  // REQUIRES: config.Validate().ok(); restore.membership contains config.id (as a
-  // voter or learner); restore.entries start at index 1.
+  // REQUIRES: config.Validate().ok(); restore.entries start just after the
+  // snapshot (or at index 1). The node need not be in its configuration (a node
+  // that is joining, or was removed): it then follows but never campaigns.
   Raft(const Config& config, RestoreState restore);
 
   // --- Inputs ----------------------------------------------------------------
@@ -105,6 +143,19 @@ class Raft {
   // or the target is not another voter. While the transfer is pending (up to an
   // election timeout) proposals are refused.
   Status TransferLeadership(NodeId target);
+  // Appends a membership change as a kConfigChange entry if this node is leader;
+  // the new configuration takes effect at once (thesis §4.1). Unavailable if not
+  // leader, a transfer is pending, the leader has not yet committed an entry of
+  // its term, or the previous change is not committed yet (retry later);
+  // FailedPrecondition if the change does not apply (membership.h) or promotes a
+  // learner that has not caught up with the commit index.
+  Result<LogIndex> ProposeMembershipChange(const ConfigChange& change);
+  // Log compaction: the node shell has durably stored a snapshot of its state
+  // machine as of applied index `index`; Raft drops the entries up to it and keeps
+  // `data` as the snapshot to send to followers that fall behind it.
+  // FailedPrecondition if index is beyond applied() or not beyond the current
+  // snapshot; InvalidArgument if data exceeds max_snapshot_bytes.
+  Status Compact(LogIndex index, std::string data);
 
   // --- State ------------------------------------------------------------------
   NodeId id() const { return id_; }
@@ -113,10 +164,23 @@ class Raft {
   NodeId leader() const { return leader_; }
   Role role() const { return role_; }
   HardState hard_state() const { return {term_, vote_, log_.committed()}; }
-  SoftState soft_state() const { return {leader_, role_}; }
+  SoftState soft_state() const { return {leader_, role_, membership_}; }
   const RaftLog& log() const { return log_; }
-  RaftLog& mutable_log() { return log_; }
+  // The configuration in effect: the latest in the log, committed or not.
   const Membership& membership() const { return membership_; }
+  // The configuration in effect at `index` (the latest change at or before it).
+  // REQUIRES: log().offset() <= index <= log().last_index().
+  const Membership& MembershipAt(LogIndex index) const;
+  // True while the latest configuration change in the log is not committed.
+  bool ChangePending() const;
+  // The latest snapshot (taken here or installed from a leader), if any.
+  const std::optional<Snapshot>& snapshot() const { return snapshot_; }
+  // A snapshot installed from the leader that the node shell has not yet been
+  // handed (in a Ready) to persist and restore.
+  bool HasUnstableSnapshot() const { return snapshot_unstable_; }
+  // Counts snapshot installations; RawNode uses it to tell that a Ready's entries
+  // were wiped by an installation that happened after it was taken.
+  uint64_t snapshots_installed() const { return snapshots_installed_; }
   const Config& config() const { return config_; }
   NodeId transfer_target() const { return transfer_target_; }
   // REQUIRES: role() == kLeader and `peer` is a member other than us.
@@ -132,6 +196,11 @@ class Raft {
   // The leader counts its own durable log towards quorums only from here on
   // (thesis §10.2.1: the leader may send before its own write completes).
   void OnStable(LogIndex index, Term term);
+  // Called by RawNode after the node shell persisted (and restored) the installed
+  // snapshot at `index`.
+  void OnSnapshotStable(LogIndex index);
+  // Called by RawNode after the node shell applied entries up to `index`.
+  void OnApplied(LogIndex index) { log_.AppliedTo(index); }
 
  private:
   enum class CampaignKind { kPreVote, kVote, kTransfer };
@@ -156,6 +225,9 @@ class Raft {
   void HandleHeartbeat(const Message& message);
   void HandleAppendResponse(const Message& message);
   void HandleHeartbeatResponse(const Message& message);
+  void HandleSnapshotChunk(const Message& message);
+  void HandleSnapshotResponse(const Message& message);
+  void InstallSnapshot(Snapshot snapshot);
 
   // Records a vote (or pre-vote) answer; returns the election's outcome so far.
   enum class Tally { kPending, kWon, kLost };
@@ -165,6 +237,17 @@ class Raft {
   // Sends an append to `to` if its progress allows; `send_if_empty` sends even
   // without entries (to carry the commit index). Returns true if a message went out.
   bool SendAppend(NodeId to, bool send_if_empty);
+  // Sends the next snapshot chunks to `to` within its window (kSnapshot state).
+  bool SendSnapshotChunks(NodeId to);
+  uint64_t SnapshotChunkCount() const;
+  // Commits what a quorum holds and tells the followers; then, if this leader's
+  // own removal is committed, steps down (thesis §4.2.2).
+  void CommitAndBroadcast();
+  // Re-derives the configuration after the log changed from `from` on (appended
+  // or truncated there).
+  void RebuildConfigurationFrom(LogIndex from);
+  // Brings the leader's progress map in line with membership_.
+  void SyncProgressWithMembership();
   void BroadcastAppend();
   void BroadcastHeartbeat(uint64_t read_round);
   bool MaybeCommit();
@@ -177,14 +260,35 @@ class Raft {
   LogIndex SelfMatch() const { return log_.stable(); }
   Progress& MutableProgress(NodeId peer);
   bool Promotable() const { return membership_.IsVoter(id_); }
+  bool SoleVoter() const { return membership_.voters.size() == 1 && membership_.voters[0] == id_; }
   bool InLeaderLease() const;
   void AbortTransfer();
 
   Config config_;
   NodeId id_;
   Rng rng_;
+  // The configuration at log_.offset(), the configuration entries after it (in
+  // index order), and the one in effect (the last of them, or the base).
+  Membership base_membership_;
+  struct ConfigEntry {
+    LogIndex index;
+    Membership membership;
+  };
+  std::vector<ConfigEntry> config_entries_;
   Membership membership_;
   RaftLog log_;
+
+  std::optional<Snapshot> snapshot_;
+  bool snapshot_unstable_ = false;
+  uint64_t snapshots_installed_ = 0;
+  // Follower: the snapshot being reassembled from chunks, and who sends it.
+  struct IncomingSnapshot {
+    NodeId from;
+    Term term;
+    Snapshot snapshot;
+    uint64_t size = 0;
+  };
+  std::optional<IncomingSnapshot> incoming_;
 
   Term term_;
   NodeId vote_ = kNoNode;

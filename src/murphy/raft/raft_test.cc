@@ -378,9 +378,19 @@ TEST(ReadyTest, CommittedEntriesAreAppliedOnlyOnceDurable) {
 TEST(StepTest, RejectsMessagesNotForUs) {
   Raft raft = NewRaft(1);
   EXPECT_EQ(raft.Step(MakeMessage(MessageType::kAppend, 2, 3, 1)).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(raft.Step(MakeMessage(MessageType::kAppend, 9, 1, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(raft.Step(MakeMessage(MessageType::kAppend, 0, 1, 1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(raft.Step(MakeMessage(MessageType::kAppend, 1, 1, 1)).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(raft.Step(MakeMessage(MessageType::kAppend, 2, 1, 0)).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(raft.term(), Term(0));
+}
+
+// Configurations differ between nodes while a change spreads, so a node accepts a
+// leader its own configuration does not list (e.g. one added after it lagged).
+TEST(StepTest, AcceptsLeaderOutsideOurConfiguration) {
+  Raft raft = NewRaft(1);
+  EXPECT_TRUE(raft.Step(MakeMessage(MessageType::kHeartbeat, 9, 1, 1)).ok());
+  EXPECT_EQ(raft.leader(), NodeId(9));
+  EXPECT_EQ(raft.term(), Term(1));
 }
 
 TEST(ConfigTest, ValidateNamesBadFields) {

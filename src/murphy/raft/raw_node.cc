@@ -13,7 +13,11 @@ RawNode::RawNode(const Config& config, RestoreState restore)
 
 bool RawNode::HasReady() const {
   if (outstanding_.has_value()) return false;
-  if (raft_.soft_state() != reported_soft_state_) return true;
+  if (raft_.leader() != reported_soft_state_.leader || raft_.role() != reported_soft_state_.role ||
+      raft_.membership() != reported_soft_state_.membership) {
+    return true;
+  }
+  if (raft_.HasUnstableSnapshot()) return true;
   if (raft_.hard_state() != persisted_hard_state_) return true;
   if (raft_.log().HasUnstableEntries()) return true;
   if (raft_.HasMessages()) return true;
@@ -26,14 +30,17 @@ namespace {
 // Replication traffic from a leader: depends on nothing this node has yet to make
 // durable, provided its term and vote are already durable.
 bool IsLeaderTraffic(MessageType type) {
-  return type == MessageType::kAppend || type == MessageType::kHeartbeat || type == MessageType::kTimeoutNow;
+  return type == MessageType::kAppend || type == MessageType::kHeartbeat || type == MessageType::kTimeoutNow ||
+         type == MessageType::kSnapshot;
 }
 
-// Messages that never depend on our durable state: a pre-vote binds nobody, and a
-// heartbeat answer only echoes the term.
+// Messages that never depend on our durable state: a pre-vote binds nobody, a
+// heartbeat answer only echoes the term, and a snapshot chunk's acknowledgement
+// only reports bytes buffered in memory (the snapshot, once whole, is acknowledged
+// by an append response, which waits for persistence).
 bool IsStateless(MessageType type) {
   return type == MessageType::kPreVote || type == MessageType::kPreVoteResponse ||
-         type == MessageType::kHeartbeatResponse;
+         type == MessageType::kHeartbeatResponse || type == MessageType::kSnapshotResponse;
 }
 
 }  // namespace
@@ -55,6 +62,11 @@ Ready RawNode::GetReady() {
     ready.hard_state = hard;
     outstanding.hard_state = hard;
   }
+  if (raft_.HasUnstableSnapshot()) {
+    ready.snapshot = raft_.snapshot();
+    outstanding.snapshot_index = raft_.snapshot()->metadata.index;
+  }
+  outstanding.snapshots_installed = raft_.snapshots_installed();
   ready.entries = raft_.log().UnstableEntries();
   if (!ready.entries.empty()) {
     outstanding.last_entry_index = ready.entries.back().index;
@@ -83,8 +95,13 @@ void RawNode::Advance() {
   outstanding_.reset();
   if (done.hard_state.has_value()) persisted_hard_state_ = *done.hard_state;
   if (done.soft_state.has_value()) reported_soft_state_ = *done.soft_state;
-  if (done.last_applied > raft_.log().applied()) raft_.mutable_log().AppliedTo(done.last_applied);
-  if (done.last_entry_index.value() > 0) {
+  if (done.snapshot_index.has_value()) raft_.OnSnapshotStable(*done.snapshot_index);
+  // A snapshot installed after GetReady wiped the log this Ready's entries were part
+  // of (and the shell will wipe them from storage when it persists that snapshot):
+  // they must not be counted as durable.
+  const bool wiped = raft_.snapshots_installed() != done.snapshots_installed;
+  if (!wiped && done.last_applied > raft_.log().applied()) raft_.OnApplied(done.last_applied);
+  if (!wiped && done.last_entry_index.value() > 0) {
     raft_.OnStable(done.last_entry_index, done.last_entry_term);
   }
 }

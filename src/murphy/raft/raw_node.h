@@ -6,15 +6,34 @@
 //   on a timer tick:        node.Tick();
 //   on a received message:  node.Step(message);      (errors: drop the message)
 //   on a client request:    node.Propose(data) / node.ReadIndex(id);
+//   on an operator request: node.ProposeMembershipChange(change);
+//   now and then:           persist a snapshot of the state machine at its applied
+//                           index i, then node.Compact(i, bytes) (log compaction);
 //   whenever HasReady():
 //     Ready ready = node.GetReady();
 //     1. send ready.messages                  (may go out at once, in parallel with 2)
-//     2. persist ready.hard_state (if set) and ready.entries, and fsync;
-//        entries replace any stored entries from entries.front().index onward
+//     2. persist ready.snapshot (if set: it replaces the whole stored log), then
+//        ready.hard_state (if set) and ready.entries, and fsync; entries replace
+//        any stored entries from entries.front().index onward
 //     3. only then send ready.messages_after_persist
-//     4. apply ready.committed_entries in order; serve ready.read_states once the
-//        state machine has applied their index
+//     4. if ready.snapshot is set, restore the state machine from it; then apply
+//        ready.committed_entries in order (kConfigChange entries too: decode them
+//        with DecodeConfigChange to learn when a change commits, e.g. to shut down
+//        a removed node); serve ready.read_states once the state machine has
+//        applied their index
 //     5. node.Advance();
+//
+// Snapshots: the node shell owns its state machine's bytes. It takes a snapshot
+// when it likes (e.g. every N applied entries), makes it durable, and hands it to
+// `Compact`; Raft keeps that latest snapshot in memory to stream to followers that
+// fell behind it (no callback into the shell is ever needed). On a follower, a
+// snapshot received from the leader arrives in `Ready::snapshot` exactly once.
+// On restart, pass the latest durable snapshot and the entries after it in
+// RestoreState (the shell restores its state machine from the snapshot itself).
+//
+// Membership: SoftState (in Ready::soft_state whenever it changes) carries the
+// configuration in effect on this node, so the shell can connect to new members
+// and stop talking to removed ones.
 //
 // Persist before send: a vote, an append acknowledgement, or any message at a term
 // not yet durable depends on step 2 and is in `messages_after_persist`. Only
@@ -55,8 +74,12 @@ struct Ready {
   std::vector<Entry> committed_entries;
   // Confirmed linearizable reads (serve once applied >= index).
   std::vector<ReadState> read_states;
+  // A snapshot received from the leader: persist it first (it replaces every
+  // stored entry and any older snapshot; `entries`, if any, follow it), then
+  // restore the state machine from it before applying committed_entries.
+  std::optional<Snapshot> snapshot;
 
-  bool MustPersist() const { return hard_state.has_value() || !entries.empty(); }
+  bool MustPersist() const { return hard_state.has_value() || !entries.empty() || snapshot.has_value(); }
 };
 
 class RawNode {
@@ -70,6 +93,12 @@ class RawNode {
   Result<LogIndex> Propose(std::string data) { return raft_.Propose(std::move(data)); }
   Status ReadIndex(uint64_t request_id) { return raft_.ReadIndex(request_id); }
   Status TransferLeadership(NodeId target) { return raft_.TransferLeadership(target); }
+  Result<LogIndex> ProposeMembershipChange(const ConfigChange& change) {
+    return raft_.ProposeMembershipChange(change);
+  }
+  // REQUIRES: the snapshot (data, as of applied index `index`) is durable in the
+  // node shell's storage. See Raft::Compact.
+  Status Compact(LogIndex index, std::string data) { return raft_.Compact(index, std::move(data)); }
 
   // Is there anything to persist, send, apply or report? False while a Ready is
   // outstanding.
@@ -90,6 +119,8 @@ class RawNode {
     LogIndex last_entry_index;
     Term last_entry_term;
     LogIndex last_applied;
+    std::optional<LogIndex> snapshot_index;
+    uint64_t snapshots_installed = 0;
   };
 
   Raft raft_;

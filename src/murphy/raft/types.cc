@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "murphy/core/assert.h"
+#include "murphy/raft/membership.h"
 
 namespace murphy::raft {
 
@@ -46,13 +47,38 @@ std::string_view MessageTypeName(MessageType type) {
       return "HeartbeatResponse";
     case MessageType::kTimeoutNow:
       return "TimeoutNow";
+    case MessageType::kSnapshot:
+      return "Snapshot";
+    case MessageType::kSnapshotResponse:
+      return "SnapshotResponse";
   }
   MURPHY_UNREACHABLE();
 }
 
+std::string DescribeMembership(const Membership& membership) {
+  std::string text = "voters=(";
+  for (size_t i = 0; i < membership.voters.size(); ++i) {
+    if (i > 0) text += " ";
+    text += ToString(membership.voters[i]);
+  }
+  text += ")";
+  if (!membership.learners.empty()) {
+    text += " learners=(";
+    for (size_t i = 0; i < membership.learners.size(); ++i) {
+      if (i > 0) text += " ";
+      text += ToString(membership.learners[i]);
+    }
+    text += ")";
+  }
+  return text;
+}
+
 std::string DescribeEntry(const Entry& entry) {
   std::string text = ToString(entry.term) + "/" + ToString(entry.index);
-  if (entry.type == EntryType::kConfigChange) text += " config";
+  if (entry.type == EntryType::kConfigChange) {
+    Result<ConfigChange> change = DecodeConfigChange(entry.data);
+    return text + " config(" + (change.ok() ? DescribeConfigChange(*change) : "malformed") + ")";
+  }
   if (!entry.data.empty()) {
     text += " \"";
     for (char c : entry.data) {
@@ -107,6 +133,15 @@ std::string DescribeMessage(const Message& message) {
       if (message.read_round > 0) text += " read_round=" + std::to_string(message.read_round);
       break;
     case MessageType::kTimeoutNow:
+      break;
+    case MessageType::kSnapshot:
+      text += " index=" + ToString(message.index) + " log_term=" + ToString(message.log_term) +
+              " bytes=" + std::to_string(message.chunk_offset) + "+" + std::to_string(message.data.size()) + "/" +
+              std::to_string(message.snapshot_size) + " " + DescribeMembership(message.snapshot_membership);
+      break;
+    case MessageType::kSnapshotResponse:
+      text += " index=" + ToString(message.index) + " log_term=" + ToString(message.log_term);
+      text += message.reject ? " rejected" : " next_byte=" + std::to_string(message.chunk_offset);
       break;
   }
   return text;

@@ -2,7 +2,9 @@
 //
 // Contract: plain structs, no behaviour beyond comparison and printing. `Entry` is
 // one log record; `HardState` is what must survive a crash (term, vote, commit);
-// `Membership` is the set of voters and learners; `Message` is one wire message
+// `Membership` is the set of voters and learners; `Snapshot` is a compacted prefix of
+// the log (the state machine's bytes plus the metadata Raft needs: last index, its
+// term, and the membership as of that index); `Message` is one wire message
 // between Raft peers (encoded by message_codec.h). NodeId 0 means "no node" (no vote,
 // no known leader); Term 0 and LogIndex 0 mean "before the log".
 // Thread safety: values.
@@ -62,10 +64,30 @@ struct Membership {
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
 std::string_view RoleName(Role role);
 
-// Volatile state worth reporting to the node shell (who leads, what we are).
+// What a snapshot stands for: the log up to `index` (whose entry had `term`), and
+// the membership in effect at that index (configurations live in the log, so a
+// compacted log must carry its configuration along).
+struct SnapshotMetadata {
+  LogIndex index;
+  Term term;
+  Membership membership;
+  friend bool operator==(const SnapshotMetadata&, const SnapshotMetadata&) = default;
+};
+
+// The state machine's bytes (opaque to Raft) and what they cover.
+struct Snapshot {
+  SnapshotMetadata metadata;
+  std::string data;
+  friend bool operator==(const Snapshot&, const Snapshot&) = default;
+};
+
+// Volatile state worth reporting to the node shell (who leads, what we are, and the
+// configuration in effect — the latest one in our log, committed or not, thesis
+// §4.1 — so the shell knows whom to connect to).
 struct SoftState {
   NodeId leader = kNoNode;
   Role role = Role::kFollower;
+  Membership membership;
   friend bool operator==(const SoftState&, const SoftState&) = default;
 };
 
@@ -87,8 +109,10 @@ enum class MessageType : uint8_t {
   kHeartbeat = 7,
   kHeartbeatResponse = 8,
   kTimeoutNow = 9,
+  kSnapshot = 10,
+  kSnapshotResponse = 11,
 };
-inline constexpr uint8_t kMaxMessageType = 9;
+inline constexpr uint8_t kMaxMessageType = 11;
 std::string_view MessageTypeName(MessageType type);
 
 // One message between peers. The meaning of the generic fields per type:
@@ -102,6 +126,18 @@ std::string_view MessageTypeName(MessageType type);
 //   kHeartbeat        -                     -                     min(match, commit)
 //   kHeartbeatResponse -                    -                     -
 //   kTimeoutNow       -                     -                     -
+//   kSnapshot         snapshot index        snapshot term         -       -
+//   kSnapshotResponse snapshot index        snapshot term         -       -
+//
+// kSnapshot is one chunk of an InstallSnapshot (thesis §5.4.2 / Raft §7): bytes
+// [chunk_offset, chunk_offset + data.size()) of a snapshot of `snapshot_size` bytes
+// whose membership is `snapshot_membership`. Departure from the paper: there is no
+// `done` flag — the chunk that reaches snapshot_size is the last — because sending
+// the total size lets the follower refuse an oversized snapshot at the first chunk,
+// before buffering anything. kSnapshotResponse acknowledges chunks cumulatively:
+// `chunk_offset` is the next byte the follower expects (0: it holds nothing of that
+// snapshot); `reject` means it refuses the snapshot (too large). A snapshot fully
+// installed is acknowledged like entries, with a kAppendResponse for its index.
 //
 // `read_round` rides on heartbeats and their responses to confirm leadership for
 // ReadIndex; `leader_transfer` marks votes that a leadership transfer started (they
@@ -119,6 +155,11 @@ struct Message {
   LogIndex reject_hint;
   uint64_t read_round = 0;
   bool leader_transfer = false;
+  // kSnapshot / kSnapshotResponse only (see above).
+  Membership snapshot_membership;
+  uint64_t snapshot_size = 0;
+  uint64_t chunk_offset = 0;
+  std::string data;
 
   friend bool operator==(const Message&, const Message&) = default;
 };
@@ -126,5 +167,7 @@ struct Message {
 // One line, for traces and golden tests: "1->2 Append term=2 index=3 ...".
 std::string DescribeMessage(const Message& message);
 std::string DescribeEntry(const Entry& entry);
+// "voters=(1 2 3) learners=(4)".
+std::string DescribeMembership(const Membership& membership);
 
 }  // namespace murphy::raft
