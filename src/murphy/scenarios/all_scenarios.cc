@@ -7,7 +7,8 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 4> scenarios = {
+  static const std::array<const Scenario*, 5> scenarios = {
+      &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
       &LwwClockSkewScenario(),

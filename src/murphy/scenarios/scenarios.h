@@ -6,6 +6,7 @@
 
 namespace murphy {
 
+const Scenario& RequestFateScenario();
 const Scenario& TimeoutDilemmaScenario();
 const Scenario& ThunderingHerdScenario();
 const Scenario& LwwClockSkewScenario();

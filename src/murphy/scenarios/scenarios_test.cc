@@ -69,5 +69,26 @@ TEST(ScenariosTest, FiguresCarryTheStory) {
   EXPECT_LE(waited.Get("mean_commit_wait_ms"), 2.5 * waited.Get("epsilon_ms"));
 }
 
+// Every fate but the lost request applies a plain retry twice or more; with keys and
+// the server's memory of them each fate takes effect exactly once.
+TEST(ScenariosTest, RequestFateCountsEffectsPerFate) {
+  const Scenario* fate = FindScenario("request-fate");
+  ASSERT_NE(fate, nullptr);
+  for (uint64_t seed : {1, 2, 3}) {
+    const RunOutcome plain = fate->Run(seed, false);
+    const RunOutcome keyed = fate->Run(seed, true);
+    EXPECT_EQ(plain.Get("lost_request_effects"), 1);
+    for (const char* name : {"request_queued", "crash_before_reply", "server_busy", "lost_reply", "delayed_reply"}) {
+      SCOPED_TRACE(name);
+      EXPECT_GE(plain.Get(std::string(name) + "_effects"), 2);
+      EXPECT_EQ(keyed.Get(std::string(name) + "_effects"), 1);
+      // The client could not tell the fates apart: it retried in every one.
+      EXPECT_GE(keyed.Get(std::string(name) + "_attempts"), 2);
+    }
+    EXPECT_EQ(keyed.Get("total_effects"), keyed.Get("logical_requests"));
+    EXPECT_EQ(keyed.Get("unanswered_requests"), 0);
+  }
+}
+
 }  // namespace
 }  // namespace murphy
