@@ -11,5 +11,6 @@ const Scenario& TimeoutDilemmaScenario();
 const Scenario& ThunderingHerdScenario();
 const Scenario& LwwClockSkewScenario();
 const Scenario& TrueTimeCommitWaitScenario();
+const Scenario& TwoGeneralsScenario();
 
 }  // namespace murphy

@@ -90,5 +90,25 @@ TEST(ScenariosTest, RequestFateCountsEffectsPerFate) {
   }
 }
 
+// Every fixed number of messages can end with one general attacking alone; retrying
+// until acknowledged makes disagreement rarer as retries grow, and losing every ack
+// still defeats it.
+TEST(ScenariosTest, TwoGeneralsDisagreeForEveryFixedCountAndRetriesOnlyMakeItRare) {
+  const Scenario* generals = FindScenario("two-generals");
+  ASSERT_NE(generals, nullptr);
+  const RunOutcome fixed = generals->Run(1, false);
+  for (int n = 1; n <= 6; ++n) {
+    EXPECT_GT(fixed.Get("disagreements_with_" + std::to_string(n) + "_messages"), 0) << n;
+  }
+  // Disagreement needs the last message lost after all earlier ones arrived:
+  // 0.3 x 0.7^(n-1) of 400 battles.
+  EXPECT_GT(fixed.Get("disagreements_with_1_messages"), fixed.Get("disagreements_with_6_messages"));
+  const RunOutcome retried = generals->Run(1, true);
+  EXPECT_GT(retried.Get("disagreement_rate_0_retries"), retried.Get("disagreement_rate_4_retries"));
+  EXPECT_GT(retried.Get("disagreement_rate_4_retries"), retried.Get("disagreement_rate_20_retries"));
+  EXPECT_LE(retried.Get("disagreement_rate_20_retries"), 1e-3);
+  EXPECT_EQ(retried.Get("disagreements_all_acks_lost"), 1);
+}
+
 }  // namespace
 }  // namespace murphy
