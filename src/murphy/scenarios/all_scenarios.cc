@@ -7,13 +7,14 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 6> scenarios = {
+  static const std::array<const Scenario*, 7> scenarios = {
       &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
       &LwwClockSkewScenario(),
       &TrueTimeCommitWaitScenario(),
       &TwoGeneralsScenario(),
+      &ByzantineBitsScenario(),
   };
   return scenarios;
 }

@@ -12,5 +12,6 @@ const Scenario& ThunderingHerdScenario();
 const Scenario& LwwClockSkewScenario();
 const Scenario& TrueTimeCommitWaitScenario();
 const Scenario& TwoGeneralsScenario();
+const Scenario& ByzantineBitsScenario();
 
 }  // namespace murphy

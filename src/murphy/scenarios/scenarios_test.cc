@@ -110,5 +110,21 @@ TEST(ScenariosTest, TwoGeneralsDisagreeForEveryFixedCountAndRetriesOnlyMakeItRar
   EXPECT_EQ(retried.Get("disagreements_all_acks_lost"), 1);
 }
 
+// Flipped bits are applied as data without a checksum; with CRC-32C frames each
+// corrupted message is dropped and resent, and every write still completes.
+TEST(ScenariosTest, ByzantineBitsAreAppliedWithoutChecksumsAndDroppedWithThem) {
+  const Scenario* bits = FindScenario("byzantine-bits");
+  ASSERT_NE(bits, nullptr);
+  const RunOutcome raw = bits->Run(1, false);
+  const RunOutcome framed = bits->Run(1, true);
+  EXPECT_GT(raw.Get("corrupted_values_applied"), 0);
+  EXPECT_EQ(raw.Get("frames_dropped"), 0);
+  EXPECT_GT(framed.Get("messages_corrupted"), 0);
+  EXPECT_EQ(framed.Get("corrupted_values_applied"), 0);
+  EXPECT_EQ(framed.Get("slots_wrong_at_end"), 0);
+  EXPECT_EQ(framed.Get("frames_dropped"), framed.Get("messages_corrupted"));
+  EXPECT_EQ(framed.Get("writes_acknowledged"), framed.Get("writes"));
+}
+
 }  // namespace
 }  // namespace murphy
