@@ -7,7 +7,7 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 7> scenarios = {
+  static const std::array<const Scenario*, 8> scenarios = {
       &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
@@ -15,6 +15,7 @@ std::span<const Scenario* const> AllScenarios() {
       &TrueTimeCommitWaitScenario(),
       &TwoGeneralsScenario(),
       &ByzantineBitsScenario(),
+      &SystemModelsScenario(),
   };
   return scenarios;
 }

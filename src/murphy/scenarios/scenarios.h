@@ -13,5 +13,6 @@ const Scenario& LwwClockSkewScenario();
 const Scenario& TrueTimeCommitWaitScenario();
 const Scenario& TwoGeneralsScenario();
 const Scenario& ByzantineBitsScenario();
+const Scenario& SystemModelsScenario();
 
 }  // namespace murphy

@@ -126,5 +126,20 @@ TEST(ScenariosTest, ByzantineBitsAreAppliedWithoutChecksumsAndDroppedWithThem) {
   EXPECT_EQ(framed.Get("writes_acknowledged"), framed.Get("writes"));
 }
 
+// The same detector errs forever under asynchrony, only before GST under partial
+// synchrony, and never under synchrony.
+TEST(ScenariosTest, SystemModelsBoundMistakesOnlyWhenDelaysAreBounded) {
+  const Scenario* models = FindScenario("system-models");
+  ASSERT_NE(models, nullptr);
+  const RunOutcome asynchronous = models->Run(1, false);
+  const RunOutcome bounded = models->Run(1, true);
+  EXPECT_GT(asynchronous.Get("asynchronous_mistakes_after_gst_settled"), 0);
+  EXPECT_GT(asynchronous.Get("asynchronous_longest_delay_ms"), asynchronous.Get("timeout_ms"));
+  EXPECT_GT(bounded.Get("partially_synchronous_mistakes_before_gst"), 0);
+  EXPECT_EQ(bounded.Get("partially_synchronous_mistakes_after_gst_settled"), 0);
+  EXPECT_EQ(bounded.Get("synchronous_mistakes"), 0);
+  EXPECT_LE(bounded.Get("synchronous_longest_delay_ms"), 20);
+}
+
 }  // namespace
 }  // namespace murphy
