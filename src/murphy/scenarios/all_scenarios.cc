@@ -7,12 +7,13 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 8> scenarios = {
+  static const std::array<const Scenario*, 9> scenarios = {
       &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
       &LwwClockSkewScenario(),
       &TrueTimeCommitWaitScenario(),
+      &CascadeScenario(),
       &TwoGeneralsScenario(),
       &ByzantineBitsScenario(),
       &SystemModelsScenario(),

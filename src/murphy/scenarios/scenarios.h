@@ -11,6 +11,7 @@ const Scenario& TimeoutDilemmaScenario();
 const Scenario& ThunderingHerdScenario();
 const Scenario& LwwClockSkewScenario();
 const Scenario& TrueTimeCommitWaitScenario();
+const Scenario& CascadeScenario();
 const Scenario& TwoGeneralsScenario();
 const Scenario& ByzantineBitsScenario();
 const Scenario& SystemModelsScenario();

@@ -141,5 +141,26 @@ TEST(ScenariosTest, SystemModelsBoundMistakesOnlyWhenDelaysAreBounded) {
   EXPECT_LE(bounded.Get("synchronous_longest_delay_ms"), 20);
 }
 
+// Retries keep a recovered dependency overloaded; breakers fail fast, let its queue
+// drain and bring goodput back within the objective.
+TEST(ScenariosTest, CascadeStaysDownWithoutBreakersAndRecoversWithThem) {
+  const Scenario* cascade = FindScenario("cascade");
+  ASSERT_NE(cascade, nullptr);
+  const RunOutcome retrying = cascade->Run(1, false);
+  const RunOutcome breaking = cascade->Run(1, true);
+  EXPECT_EQ(retrying.Get("success_ratio_before_fault"), 1);
+  EXPECT_LT(retrying.Get("success_ratio_after_fault"), 0.1);
+  EXPECT_EQ(retrying.Get("time_to_recover_s"), -1);
+  EXPECT_GT(retrying.Get("mean_queue_depth_after_fault"), 150);
+  EXPECT_GT(retrying.Get("served_after_caller_gave_up"), 1000);
+  EXPECT_GE(breaking.Get("time_to_recover_s"), 0);
+  EXPECT_LE(breaking.Get("time_to_recover_s"), 5);
+  EXPECT_LT(breaking.Get("mean_queue_depth_after_fault"), 10);
+  EXPECT_LT(breaking.Get("peak_queue_depth"), retrying.Get("peak_queue_depth"));
+  EXPECT_GT(breaking.Get("breaker_opens"), 0);
+  EXPECT_GT(breaking.Get("failed_fast_calls"), 0);
+  EXPECT_LT(breaking.Get("attempts"), retrying.Get("attempts"));
+}
+
 }  // namespace
 }  // namespace murphy
