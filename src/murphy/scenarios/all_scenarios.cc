@@ -7,10 +7,11 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 9> scenarios = {
+  static const std::array<const Scenario*, 10> scenarios = {
       &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
+      &PartitionCpApScenario(),
       &LwwClockSkewScenario(),
       &TrueTimeCommitWaitScenario(),
       &CascadeScenario(),

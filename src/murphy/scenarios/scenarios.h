@@ -9,6 +9,7 @@ namespace murphy {
 const Scenario& RequestFateScenario();
 const Scenario& TimeoutDilemmaScenario();
 const Scenario& ThunderingHerdScenario();
+const Scenario& PartitionCpApScenario();
 const Scenario& LwwClockSkewScenario();
 const Scenario& TrueTimeCommitWaitScenario();
 const Scenario& CascadeScenario();

@@ -162,5 +162,25 @@ TEST(ScenariosTest, CascadeStaysDownWithoutBreakersAndRecoversWithThem) {
   EXPECT_LT(breaking.Get("attempts"), retrying.Get("attempts"));
 }
 
+// LWW silently drops one side's acknowledged writes on heal; a majority quorum refuses
+// the minority's writes instead; version vectors keep both sides as siblings.
+TEST(ScenariosTest, PartitionLosesWritesWithLwwOnly) {
+  const Scenario* partition = FindScenario("partition-cp-ap");
+  ASSERT_NE(partition, nullptr);
+  const RunOutcome lww = partition->Run(1, false);
+  const RunOutcome remedies = partition->Run(1, true);
+  EXPECT_GE(lww.Get("replica_states_at_heal"), 2);
+  EXPECT_GT(lww.Get("writes_lost"), 0);
+  EXPECT_EQ(lww.Get("writes_refused"), 0);
+  EXPECT_EQ(lww.Get("converged_after_heal"), 1);  // converged, on one side's value
+  EXPECT_GT(remedies.Get("cp_minority_writes_refused"), 0);
+  EXPECT_EQ(remedies.Get("cp_majority_writes_refused"), 0);
+  EXPECT_EQ(remedies.Get("cp_writes_lost"), 0);
+  EXPECT_LT(remedies.Get("cp_writes_acknowledged"), lww.Get("writes_acknowledged"));  // the price: availability
+  EXPECT_EQ(remedies.Get("ap_siblings_writes_lost"), 0);
+  EXPECT_EQ(remedies.Get("ap_siblings_after_heal"), 2);
+  EXPECT_EQ(remedies.Get("ap_siblings_writes_acknowledged"), lww.Get("writes_acknowledged"));
+}
+
 }  // namespace
 }  // namespace murphy
