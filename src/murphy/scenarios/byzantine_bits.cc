@@ -38,6 +38,7 @@ namespace {
 
 constexpr int kClients = 4;
 constexpr uint64_t kWritesPerClient = 50;
+constexpr int64_t kWrites = kClients * static_cast<int64_t>(kWritesPerClient);
 constexpr double kCorruptProbability = 0.05;
 constexpr Duration kAttemptTimeout = Milliseconds(50);
 constexpr uint8_t kWrite = 1;
@@ -187,8 +188,8 @@ class ByzantineBits final : public Scenario {
         return sim::Hold(std::make_unique<SlotClient>(env, &oracle, server, with_remedy));
       });
     }
-    const int64_t writes = kClients * static_cast<int64_t>(kWritesPerClient);
-    scenarios::RunUntilHolds(simulator, [&oracle, writes] { return oracle.acknowledged >= writes; },
+    const int64_t writes = kWrites;
+    scenarios::RunUntilHolds(simulator, [&oracle] { return oracle.acknowledged >= kWrites; },
                              Instant() + Minutes(1));
     scenarios::RunTo(simulator, simulator.now() + Seconds(1));  // stragglers land
 

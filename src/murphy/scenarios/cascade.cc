@@ -191,6 +191,14 @@ CircuitBreakerOptions BreakerOptions() {
   return options;
 }
 
+// One logical call of a caller.
+struct Call {
+  Instant issued;  // true time
+  uint32_t attempt = 0;
+  TimerId timer;
+  std::optional<BreakerPermit> permit;
+};
+
 // A front end: issues calls as a Poisson process; each call makes up to kMaxAttempts
 // attempts, each given up after kAttemptTimeout. With a breaker, every attempt needs
 // a permit, and a refused permit fails the call at once.
@@ -214,13 +222,6 @@ class Caller {
   }
 
  private:
-  struct Call {
-    Instant issued;  // true time
-    uint32_t attempt = 0;
-    TimerId timer;
-    std::optional<BreakerPermit> permit;
-  };
-
   void Issue() {
     // The measurement is kept in true time (the ledger's); the caller's own timing
     // (timeouts, the breaker) runs on its monotonic clock.

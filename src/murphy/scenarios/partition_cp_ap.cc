@@ -105,6 +105,18 @@ struct Version {
   auto operator<=>(const Version&) const = default;
 };
 
+struct PendingWrite {  // a write waiting at the primary
+  NodeId client;
+  uint64_t write = 0;
+};
+
+struct PrimaryOperation {  // the write the primary is storing on a majority
+  uint64_t id = 0;
+  NodeId client;
+  uint64_t write = 0;
+  int acknowledgements = 0;
+};
+
 class Replica {
  public:
   Replica(Env& env, StoreKind kind, std::vector<NodeId> replicas, Oracle* oracle)
@@ -138,16 +150,6 @@ class Replica {
   }
 
  private:
-  struct Pending {  // a write waiting at the primary
-    NodeId client;
-    uint64_t write = 0;
-  };
-  struct Operation {  // the write the primary is storing on a majority
-    uint64_t id = 0;
-    NodeId client;
-    uint64_t write = 0;
-    int acknowledgements = 0;
-  };
 
   int Majority() const { return static_cast<int>(replicas_.size()) / 2 + 1; }
 
@@ -270,7 +272,7 @@ class Replica {
   // Primary: version = previous + 1, so every write descends from the one before.
   void StartNext() {
     if (pending_.empty()) return;
-    const Pending next = pending_.front();
+    const PendingWrite next = pending_.front();
     pending_.erase(pending_.begin());
     operation_.emplace();
     operation_->id = ++next_operation_;
@@ -409,8 +411,8 @@ class Replica {
   MultiValueRegister<uint64_t> siblings_;
   Version quorum_version_;
   std::optional<uint64_t> quorum_value_;
-  std::optional<Operation> operation_;
-  std::vector<Pending> pending_;
+  std::optional<PrimaryOperation> operation_;
+  std::vector<PendingWrite> pending_;
   uint64_t next_operation_ = 0;
   std::map<uint32_t, Instant> last_heard_;  // replica peer -> when
   TimerId gossip_timer_;
