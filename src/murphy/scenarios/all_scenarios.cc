@@ -7,7 +7,7 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 10> scenarios = {
+  static const std::array<const Scenario*, 11> scenarios = {
       &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
@@ -17,6 +17,7 @@ std::span<const Scenario* const> AllScenarios() {
       &CascadeScenario(),
       &TwoGeneralsScenario(),
       &ByzantineBitsScenario(),
+      &HealthChecksScenario(),
       &SystemModelsScenario(),
   };
   return scenarios;

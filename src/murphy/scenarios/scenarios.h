@@ -15,6 +15,7 @@ const Scenario& TrueTimeCommitWaitScenario();
 const Scenario& CascadeScenario();
 const Scenario& TwoGeneralsScenario();
 const Scenario& ByzantineBitsScenario();
+const Scenario& HealthChecksScenario();
 const Scenario& SystemModelsScenario();
 
 }  // namespace murphy

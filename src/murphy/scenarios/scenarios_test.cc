@@ -182,5 +182,26 @@ TEST(ScenariosTest, PartitionLosesWritesWithLwwOnly) {
   EXPECT_EQ(remedies.Get("ap_siblings_writes_acknowledged"), lww.Get("writes_acknowledged"));
 }
 
+// Routing by liveness keeps feeding a replica that lost its quorum; routing by
+// readiness drains it within the bound and brings it back after the heal, and
+// liveness never fails, so nothing is restarted.
+TEST(ScenariosTest, HealthChecksDrainByReadinessAndNeverRestart) {
+  const Scenario* health = FindScenario("health-checks");
+  ASSERT_NE(health, nullptr);
+  const RunOutcome liveness = health->Run(1, false);
+  const RunOutcome readiness = health->Run(1, true);
+  EXPECT_GT(liveness.Get("requests_misrouted_after_detection_bound"), 0);
+  EXPECT_EQ(liveness.Get("drained_after_ms"), -1);
+  EXPECT_EQ(readiness.Get("requests_misrouted_after_detection_bound"), 0);
+  EXPECT_GT(readiness.Get("drained_after_ms"), 0);
+  EXPECT_LE(readiness.Get("drained_after_ms"), 1500);
+  EXPECT_GE(readiness.Get("returned_after_heal_ms"), 0);
+  EXPECT_GT(readiness.Get("requests_served"), liveness.Get("requests_served"));
+  for (const RunOutcome* outcome : {&liveness, &readiness}) {
+    EXPECT_EQ(outcome->Get("liveness_probe_failures"), 0);
+    EXPECT_EQ(outcome->Get("restarts"), 0);
+  }
+}
+
 }  // namespace
 }  // namespace murphy
