@@ -559,7 +559,7 @@ class PartitionCpAp final : public Scenario {
   std::string_view name() const override { return "partition-cp-ap"; }
   std::string_view section() const override { return "Network Partitions Are Real"; }
   std::string_view remedy() const override {
-    return "CP: majority quorum refuses the minority; AP: version vectors keep siblings";
+    return "CP: writes need a majority, the minority side refuses them; AP: version vectors keep siblings";
   }
 
   RunOutcome Run(uint64_t seed, bool with_remedy) const override {
