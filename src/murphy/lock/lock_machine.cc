@@ -815,7 +815,9 @@ Status LockMachine::CheckInvariants() const {
       auto lock = locks_.find(name);
       if (lock == locks_.end()) return InternalError("lease waits for an unknown lock");
       const auto& waiters = lock->second.waiters;
-      if (std::count_if(waiters.begin(), waiters.end(), [&](const Waiter& w) { return w.lease == id; }) != 1) {
+      const LeaseId waiting_lease = id;  // structured bindings cannot be captured in C++20
+      if (std::count_if(waiters.begin(), waiters.end(), [&](const Waiter& w) { return w.lease == waiting_lease; }) !=
+          1) {
         return InternalError("lease waits for a lock that does not queue it once");
       }
     }

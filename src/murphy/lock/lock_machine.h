@@ -38,7 +38,11 @@
 //   is full, then the least recently used one is forgotten (`max_sessions` must exceed
 //   `max_leases`, so a client with a live lease is never forgotten). A result is stored
 //   whatever its status: a retry asks "what happened to request N"; a new attempt after
-//   a definitive error uses a new sequence number.
+//   a definitive error uses a new sequence number. A client that timed out does not
+//   know the outcome (ARCHITECTURE.md): it retries with the *same* number. Known gap: a
+//   forgotten (lease-less) client that retries an old request has it applied as new;
+//   without a lease the only command that can then take effect is GrantLease, whose
+//   extra lease holds nothing and simply expires.
 // - Limits (all errors are values; nothing is applied when one is hit): name length
 //   (InvalidArgument), TTL and wait timeout range (InvalidArgument), waiters per lock,
 //   leases per client, locks per lease, active locks, leases (ResourceExhausted).
