@@ -78,7 +78,8 @@ class CrashingDisk : public Disk {
 // was written before the call, never less.
 class MonotonicSyncDisk : public CrashingDisk {
  public:
-  MonotonicSyncDisk(sim::SimDisk* target, FakeHost* host) : CrashingDisk(target), target_(target), host_(host) {}
+  MonotonicSyncDisk(sim::SimDisk* target, FakeHost* host)
+      : CrashingDisk(target), target_(target), host_(host) {}
   void SyncAsync(std::string_view name, std::function<void(Status)> done) override {
     host_->DiskLater(Duration::Zero(), [target = target_, name = std::string(name), done = std::move(done)] {
       done(target->Sync(name));
@@ -220,7 +221,9 @@ TEST_F(WalTest, SyncAsyncReportsTheDurableIndexOnCompletion) {
   Wal& wal = Open();
   ASSERT_TRUE(wal.Append(Entries(1, 10, 1)).ok());
   std::vector<std::pair<Status, LogIndex>> completions;
-  const auto record = [&completions](Status status, LogIndex durable) { completions.emplace_back(status, durable); };
+  const auto record = [&completions](Status status, LogIndex durable) {
+    completions.emplace_back(status, durable);
+  };
   ASSERT_TRUE(wal.SyncAsync(record).ok());
   ASSERT_TRUE(wal.Append(Entries(11, 12, 1)).ok());  // after the sync began: not covered by it
   EXPECT_EQ(wal.durable_index(), LogIndex(0));
@@ -239,7 +242,8 @@ TEST_F(WalTest, AnOverwriteWhileASyncIsInFlightLowersWhatItCovers) {
   ASSERT_TRUE(wal.SyncAsync([&reported](Status status, LogIndex durable) {
                    EXPECT_TRUE(status.ok());
                    reported = durable;
-                 }).ok());
+                 })
+                  .ok());
   ASSERT_TRUE(wal.Append(Entries(6, 6, 2)).ok());  // replaces 6..10 before the sync lands
   EXPECT_EQ(wal.last_index(), LogIndex(6));
   host_.RunLater();
@@ -590,7 +594,8 @@ TEST_F(WalTest, AFailedAsyncFsyncFailsTheWal) {
   ASSERT_TRUE(wal.SyncAsync([&outcome](Status status, LogIndex durable) {
                    outcome = status;
                    EXPECT_EQ(durable, LogIndex(0));
-                 }).ok());
+                 })
+                  .ok());
   host_.RunLater();
   ASSERT_TRUE(outcome.has_value());
   EXPECT_EQ(outcome->code(), StatusCode::kDataLoss);
@@ -649,7 +654,8 @@ TEST_F(WalTest, FilesOfOtherModulesAreLeftAloneAndStrayTempsRemoved) {
 // 1, ... until the operation completes; after each attempt the machine crashes and the
 // recovered state must satisfy `check(completed, state)`.
 template <typename Setup, typename Operation, typename Check>
-void CrashAtEveryStep(uint64_t seed, const WalOptions& options, Setup setup, Operation operation, Check check) {
+void CrashAtEveryStep(uint64_t seed, const WalOptions& options, Setup setup, Operation operation,
+                      Check check) {
   for (uint64_t budget = 0;; ++budget) {
     SCOPED_TRACE("crash after " + std::to_string(budget) + " disk calls, seed " + std::to_string(seed));
     FakeHost host;
@@ -850,7 +856,8 @@ class RandomizedRun {
       if (entry.index > durable) break;
       const uint64_t position = entry.index.value() - snapshot_index.value() - 1;
       ASSERT_LT(position, state.entries.size()) << "acknowledged entry " << ToString(entry.index) << " lost";
-      ASSERT_EQ(state.entries[position], entry) << "acknowledged entry " << ToString(entry.index) << " changed";
+      ASSERT_EQ(state.entries[position], entry)
+          << "acknowledged entry " << ToString(entry.index) << " changed";
     }
     // Nothing invented: the log is one the caller had.
     bool seen = false;
@@ -919,7 +926,8 @@ class RandomizedRun {
       status = wal_->SyncAsync([](Status, LogIndex) {});
       if (status.ok() && rng_.Bernoulli(0.7)) host_.RunLater();
     } else if (choice < 80) {
-      const HardState next{Term(term_), NodeId(static_cast<uint32_t>(rng_.Uniform(4))), wal_->durable_index()};
+      const HardState next{Term(term_), NodeId(static_cast<uint32_t>(rng_.Uniform(4))),
+                           wal_->durable_index()};
       hard_state_candidates_.push_back(next);
       status = wal_->SaveHardState(next);
       if (status.ok()) hard_state_candidates_ = {next};
