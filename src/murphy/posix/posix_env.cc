@@ -216,6 +216,7 @@ class PosixEnv::Impl {
     timers_.clear();
     disk_.reset();  // joins the fsync thread
     work_.reset();
+    if (options_.trace != nullptr) std::fflush(options_.trace);
     // Members die in reverse order; the owned io_context (declared first) last, and
     // with it any handler still queued (they hold only connections and the flag).
   }
@@ -226,7 +227,13 @@ class PosixEnv::Impl {
     MURPHY_ASSERT(options_.max_queue_messages > 0);
     MURPHY_ASSERT(options_.max_timers > 0);
     detector_.set_observer([this](Duration suspended) { OnSuspension(suspended); });
-    auto post = [loop = loop_](std::function<void()> action) { asio::post(*loop, std::move(action)); };
+    // Called from the fsync thread too (asio::post is thread-safe; copying the flag's
+    // shared_ptr is atomic). The flag is read on the loop only.
+    auto post = [loop = loop_, alive = alive_](std::function<void()> action) {
+      asio::post(*loop, [alive, action = std::move(action)] {
+        if (*alive) action();
+      });
+    };
     if (options_.data_directory.empty()) {
       disk_ = std::make_unique<NoDisk>(post);
     } else {

@@ -21,7 +21,13 @@
 //   Rng        Rng(options.seed); the transport's reconnect jitter draws from a fork.
 //   Trace      JSON lines in the simulator's schema (sim/trace.h) to an optional
 //              FILE*; off (a null check) by default. time_ns is the host's monotonic
-//              clock (the best estimate of true time a real run has).
+//              clock (the best estimate of true time a real run has). Besides the
+//              events of Env::Trace, the env writes: drop (source, target, reason:
+//              queue_full|too_large|no_route|no_receiver, bytes), connect (peer),
+//              disconnect (peer, reason, outbound), bad_frame (peer, error),
+//              handshake_rejected (peer, error), accept_error (error), suspend
+//              (duration_ns). Lines go through the FILE's buffer; the env flushes it
+//              when destroyed.
 //
 // Transport. Every NodeId in the address book (given in the options, extended with
 // AddPeer) has one outbound connection, opened lazily on the first Send, with a

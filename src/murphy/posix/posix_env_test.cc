@@ -631,6 +631,7 @@ TEST(PosixEnvLoopTest, EnvsCanShareAGivenLoopAndDieWhileItHasTheirHandlers) {
   // Leave work in flight: timers, queued messages, a pending sync, then destroy b.
   int late = 0;
   b->SetTimer(Duration::Zero(), [&] { ++late; });
+  b->disk().SyncAsync("x", [&](Status) { ++late; });  // no data directory: an error, posted
   b->Send(NodeId(1), Text("z"));
   b->Send(NodeId(2), Text("to self"));
   b.reset();
