@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -112,16 +113,22 @@ Result<std::unique_ptr<PosixDisk>> PosixDisk::Open(std::string directory, Poster
   }
   const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return StatusFromErrno(errno, "open directory", directory);
-  return std::unique_ptr<PosixDisk>(new PosixDisk(std::move(directory), fd, std::move(poster)));
+  std::unique_ptr<PosixDisk> disk(new PosixDisk(std::move(directory), fd, std::move(poster)));
+  // std::thread reports a failure to start (e.g. a thread limit) by throwing; it must
+  // not leave the module.
+  try {
+    disk->shared_->thread = std::thread([raw = disk.get()] { raw->RunSyncThread(); });
+  } catch (const std::system_error& error) {
+    return ResourceExhaustedError(std::string("disk: cannot start the fsync thread: ") + error.what());
+  }
+  return disk;
 }
 
 PosixDisk::PosixDisk(std::string directory, int directory_fd, Poster poster)
     : directory_(std::move(directory)),
       directory_fd_(directory_fd),
       poster_(std::move(poster)),
-      shared_(std::make_shared<Shared>()) {
-  shared_->thread = std::thread([this] { RunSyncThread(); });
-}
+      shared_(std::make_shared<Shared>()) {}
 
 PosixDisk::~PosixDisk() {
   {
@@ -129,7 +136,7 @@ PosixDisk::~PosixDisk() {
     shared_->stop = true;
   }
   shared_->wake.notify_one();
-  shared_->thread.join();
+  if (shared_->thread.joinable()) shared_->thread.join();
   shared_->alive = false;
   files_.clear();
   ::close(directory_fd_);

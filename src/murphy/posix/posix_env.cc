@@ -12,6 +12,7 @@
 #include <chrono>
 #include <deque>
 #include <set>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -821,7 +822,16 @@ class PosixEnv::Impl {
 Result<std::unique_ptr<PosixEnv>> PosixEnv::Create(PosixEnvOptions options) { return Create(std::move(options), nullptr); }
 
 Result<std::unique_ptr<PosixEnv>> PosixEnv::Create(PosixEnvOptions options, asio::io_context* loop) {
-  auto impl = std::make_unique<Impl>(std::move(options), loop);
+  // Only the construction of an io_context (epoll_create, eventfd) can throw here —
+  // e.g. out of file descriptors. No exception leaves the module. The calls made
+  // later are error_code overloads, except steady_timer::expires_* and cancel,
+  // which have no such overload and cannot fail on a valid timer.
+  std::unique_ptr<Impl> impl;
+  try {
+    impl = std::make_unique<Impl>(std::move(options), loop);
+  } catch (const std::system_error& error) {
+    return ResourceExhaustedError(std::string("posix env: cannot create the event loop: ") + error.what());
+  }
   MURPHY_RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<PosixEnv>(new PosixEnv(std::move(impl)));
 }
