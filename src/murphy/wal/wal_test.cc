@@ -71,26 +71,6 @@ class CrashingDisk : public Disk {
   std::optional<uint64_t> budget_;
 };
 
-// SimDisk's SyncAsync makes durable the content seen at the call, even if a later Sync
-// has already made more durable, so a late completion can take back synced data —
-// which no real fsync can do (reported to sim/'s owner). This wrapper completes an
-// async sync with a full Sync at completion time instead: fsync may persist more than
-// was written before the call, never less.
-class MonotonicSyncDisk : public CrashingDisk {
- public:
-  MonotonicSyncDisk(sim::SimDisk* target, FakeHost* host)
-      : CrashingDisk(target), target_(target), host_(host) {}
-  void SyncAsync(std::string_view name, std::function<void(Status)> done) override {
-    host_->DiskLater(Duration::Zero(), [target = target_, name = std::string(name), done = std::move(done)] {
-      done(target->Sync(name));
-    });
-  }
-
- private:
-  sim::SimDisk* target_;
-  FakeHost* host_;
-};
-
 WalEntry Entry(uint64_t index, uint64_t term, std::string_view data) {
   const auto bytes = AsBytes(data);
   return WalEntry{LogIndex(index), Term(term), Bytes(bytes.begin(), bytes.end())};
@@ -793,7 +773,7 @@ TEST(WalCrashTest, RecoveryItselfSurvivesACrashAtEveryStep) {
 class RandomizedRun {
  public:
   explicit RandomizedRun(uint64_t seed)
-      : rng_(seed * 0x9E3779B97F4A7C15ULL + 1), disk_(Rng(seed), &host_), wal_disk_(&disk_, &host_) {
+      : rng_(seed * 0x9E3779B97F4A7C15ULL + 1), disk_(Rng(seed), &host_), wal_disk_(&disk_) {
     options_.segment_limit_bytes = 128 + rng_.Uniform(512);
     options_.max_entry_data_bytes = 64;
   }
@@ -973,7 +953,7 @@ class RandomizedRun {
   Rng rng_;
   FakeHost host_;
   sim::SimDisk disk_;
-  MonotonicSyncDisk wal_disk_;
+  CrashingDisk wal_disk_;
   WalOptions options_;
   std::unique_ptr<Wal> wal_;
   std::vector<WalEntry> log_;
