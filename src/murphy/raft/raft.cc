@@ -512,7 +512,7 @@ int Raft::LeaderFailureFloorTicks() const {
 
 int Raft::LeaderFailureJitterTicks() const {
   return config_.leader_failure_jitter_ticks > 0 ? config_.leader_failure_jitter_ticks
-                                                 : std::max(1, config_.election_ticks / 2);
+                                                 : config_.election_ticks;
 }
 
 void Raft::NoteLeaderContact() {

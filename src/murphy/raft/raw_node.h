@@ -92,7 +92,9 @@ class RawNode {
   void Campaign() { raft_.Campaign(); }
   // External leader failure detection (Config::external_leader_failure_detection):
   // the shell keeps one failure detector (e.g. PhiAccrualDetector) on the current
-  // leader — a fresh one whenever SoftState's leader changes — and calls
+  // leader — a fresh one whenever SoftState's leader changes to another node; it
+  // keeps the old one while no leader is known (a lost pre-vote forgets the
+  // leader, which is still silent) — and calls
   // detector.Heartbeat(now) after any Step that made leader_contacts() grow; on
   // every tick (or timer) while detector.Suspect(now), it calls
   // ReportLeaderFailure(). Unavailable (below the floor) means "call again later".
