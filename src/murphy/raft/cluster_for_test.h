@@ -8,7 +8,16 @@
 //   - persist before send: every message put on the wire passes CheckSendAllowed
 //     against its sender's durable state at that moment;
 //   - election safety: at most one leader per term;
-//   - leader completeness: a new leader's log holds every entry applied anywhere;
+//   - leader completeness: a new leader's log holds every entry applied anywhere,
+//     and every entry some node saw committed while its term was below the
+//     leader's (an entry committed in term t is in every leader of a term > t;
+//     a node at term u learns of commits only from terms <= u);
+//   - committed entries agree: no two nodes ever hold different committed
+//     entries at one index;
+//   - acknowledged entries kept: while a node stays in the term in which it
+//     acknowledged an append up to index i, its log keeps that entry at i (the
+//     leader counts the acknowledgement towards a quorum: losing the entry, e.g.
+//     to a stale leader's append, could unmake a commit);
 //   - state machine safety: no two nodes apply different entries at one index;
 //   - log matching (CheckLogMatching): logs equal in an entry are equal before it;
 //   - snapshots: a state machine restored from a snapshot holds exactly the entries
@@ -19,7 +28,12 @@
 //     term; consecutive configurations in any log differ by at most one voter
 //     (CheckLogMatching). With election safety, this is the thesis' argument that
 //     no two disjoint majorities can elect leaders (§4.1, with the 2015 fix).
-// A violation fails the test through ADD_FAILURE with the seed. Thread safety: none.
+// A violation fails the test through ADD_FAILURE with the seed — or, with
+// `collect_violations` (mutation tests, which expect them), is only recorded in
+// violations(). Each message starts with the invariant's name ("election safety:",
+// "sent before synced:", ...). `RunRandomCluster` below is the seeded randomized
+// workload shared by random_cluster_test.cc and mutation_test.cc.
+// Thread safety: none.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +56,8 @@ struct ClusterOptions {
   int learners = 0;
   uint64_t seed = 1;
   Config base;  // id and seed are filled in per node.
+  // Record violations instead of failing the test (for runs expected to fail).
+  bool collect_violations = false;
 };
 
 class Cluster {
@@ -61,6 +77,7 @@ class Cluster {
   void Tick(NodeId id, int count = 1);
   void TickAll(int count = 1);
   void Campaign(NodeId id);
+  Status ReportLeaderFailure(NodeId id);
   Result<LogIndex> Propose(NodeId id, std::string data);
   Status ReadIndex(NodeId id, uint64_t request_id);
   Status TransferLeadership(NodeId id, NodeId target);
@@ -95,6 +112,14 @@ class Cluster {
   void Restart(NodeId id);
 
   // --- Checks ---------------------------------------------------------------------
+  // Every invariant violation seen so far, in order (also with ADD_FAILURE unless
+  // collect_violations).
+  const std::vector<std::string>& violations() const { return violations_; }
+  // With collect_violations, the cluster freezes at the first violation: ticks,
+  // Ready processing and delivery do nothing from then on, so that a seeded bug
+  // cannot run on into one of Raft's own assertions (which abort the process).
+  bool frozen() const { return options_.collect_violations && !violations_.empty(); }
+  void Fail(const std::string& what);
   void CheckLogMatching();
   // Consecutive configurations in every live log differ by at most one voter.
   void CheckSingleServerChanges();
@@ -116,6 +141,16 @@ class Cluster {
     std::vector<ReadState> reads;
     int restarts = 0;
     Membership reported_membership;
+    LogIndex observed_commit;  // commits up to here are in committed_anywhere_.
+    // The highest append acknowledgement sent in the node's latest term: that
+    // term, the index, and the term of the entry there (0: none).
+    Term ack_term;
+    LogIndex ack_index;
+    Term ack_entry_term;
+  };
+  struct CommittedEntry {
+    Entry entry;
+    Term known_by_term;  // the lowest term of a node that saw it committed.
   };
 
   Config ConfigFor(NodeId id, int restarts) const;
@@ -123,7 +158,8 @@ class Cluster {
   void PutOnWire(NodeId from, Message message);
   bool Connected(NodeId from, NodeId to) const;
   void Trace(std::string line);
-  void Fail(const std::string& what);
+  void RecordCommitted(NodeId id);
+  void CheckAcknowledgements(NodeId id);
   // Restores a state machine from snapshot bytes, checking them.
   void RestoreStateMachine(NodeId id, const Snapshot& snapshot);
   void CheckLeaderConfiguration(NodeId id);
@@ -135,9 +171,53 @@ class Cluster {
   std::map<NodeId, int> group_of_;  // empty: fully connected.
   std::map<Term, NodeId> leader_of_term_;
   std::map<LogIndex, Entry> applied_anywhere_;
+  std::map<LogIndex, CommittedEntry> committed_anywhere_;
+  std::vector<std::string> violations_;
   bool tracing_ = false;
   std::vector<std::string> trace_;
 };
+
+// --- The seeded randomized workload -------------------------------------------------
+
+// A run of `steps` random actions — ticks, Ready processing, delivery out of order,
+// drops, duplicates, proposals, partitions, crashes and restarts (a crash loses
+// everything not persisted), ReadIndex, leadership transfers, compaction,
+// membership changes — with the invariants checked throughout, then a liveness
+// phase: faults healed, a leader must commit a final entry on every member within
+// 200 ticks.
+struct RandomRunOptions {
+  int voters = 3;
+  int steps = 3000;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  bool crashes = true;
+  bool compaction = true;
+  bool membership_changes = true;
+  // For mutation testing only (RaftMutations); violations are then collected, not
+  // failed on.
+  RaftMutations mutations = {};
+  bool collect_violations = false;
+  // Proposals go to whichever node was drawn if it believes it leads (a client
+  // that still talks to a deposed or cut-off leader), so stale leaders grow
+  // divergent suffixes; otherwise to the leader of the highest term.
+  bool propose_to_stale_leaders = false;
+  // Config::external_leader_failure_detection, with a noisy detector: now and
+  // then a random node reports its leader as failed, right or wrong.
+  bool external_leader_failure_detection = false;
+};
+
+struct RandomRunResult {
+  // Entries applied on the first member in the end (0 if the run stopped early).
+  size_t applied = 0;
+  // The run stops at the first step that produced a violation.
+  std::vector<std::string> violations;
+  bool live = false;  // the liveness phase committed the final entry everywhere.
+  std::string liveness_detail;  // each node's state, when not live.
+  uint64_t snapshots_installed = 0;
+  uint64_t membership_changes = 0;
+};
+
+RandomRunResult RunRandomCluster(uint64_t seed, const RandomRunOptions& run);
 
 // --- Helpers for tests that drive one Raft by hand -----------------------------
 

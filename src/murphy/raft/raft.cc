@@ -25,6 +25,10 @@ Status Config::Validate() const {
   if (snapshot_chunk_bytes < 1) return InvalidArgumentError("raft config: snapshot_chunk_bytes < 1");
   if (max_inflight_snapshot_chunks < 1) return InvalidArgumentError("raft config: max_inflight_snapshot_chunks < 1");
   if (max_snapshot_bytes < 1) return InvalidArgumentError("raft config: max_snapshot_bytes < 1");
+  if (leader_failure_floor_ticks < 0 || leader_failure_floor_ticks > election_ticks) {
+    return InvalidArgumentError("raft config: leader_failure_floor_ticks must be in [0, election_ticks]");
+  }
+  if (leader_failure_jitter_ticks < 0) return InvalidArgumentError("raft config: leader_failure_jitter_ticks < 0");
   return Status::Ok();
 }
 
@@ -341,6 +345,7 @@ void Raft::BecomeFollower(Term term, NodeId leader) {
   role_ = Role::kFollower;
   leader_ = leader;
   election_elapsed_ = 0;
+  detector_campaign_in_ = -1;
   heartbeat_elapsed_ = 0;
   ResetRandomizedTimeout();
   votes_.clear();
@@ -358,6 +363,7 @@ void Raft::BecomePreCandidate() {
   // asks whether it could win.
   role_ = Role::kPreCandidate;
   leader_ = kNoNode;
+  detector_campaign_in_ = -1;
   votes_.clear();
   incoming_.reset();
   election_elapsed_ = 0;
@@ -371,6 +377,7 @@ void Raft::BecomeCandidate() {
   vote_ = id_;
   role_ = Role::kCandidate;
   leader_ = kNoNode;
+  detector_campaign_in_ = -1;
   votes_.clear();
   incoming_.reset();
   election_elapsed_ = 0;
@@ -382,6 +389,9 @@ void Raft::BecomeLeader() {
   MURPHY_ASSERT(vote_ == id_);
   role_ = Role::kLeader;
   leader_ = id_;
+  detector_campaign_in_ = -1;
+  leader_suspected_ = false;
+  leader_silence_ticks_ = 0;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
   votes_.clear();
@@ -476,10 +486,64 @@ void Raft::Tick() {
 
 void Raft::TickElection() {
   ++election_elapsed_;
+  ++leader_silence_ticks_;
   if (!Promotable()) return;
-  if (election_elapsed_ < randomized_election_timeout_) return;
+  if (detector_campaign_in_ >= 0) {
+    MURPHY_ASSERT(role_ == Role::kFollower);
+    if (--detector_campaign_in_ <= 0) {
+      detector_campaign_in_ = -1;
+      election_elapsed_ = 0;
+      Campaign();
+      return;
+    }
+  }
+  int timeout = randomized_election_timeout_;
+  // External detection: the shell's detector decides while a leader is known; our
+  // own timer is only a backstop.
+  if (config_.external_leader_failure_detection && role_ == Role::kFollower && leader_ != kNoNode) timeout *= 2;
+  if (election_elapsed_ < timeout) return;
   election_elapsed_ = 0;
   Campaign();
+}
+
+int Raft::LeaderFailureFloorTicks() const {
+  return config_.leader_failure_floor_ticks > 0 ? config_.leader_failure_floor_ticks : config_.election_ticks / 2;
+}
+
+int Raft::LeaderFailureJitterTicks() const {
+  return config_.leader_failure_jitter_ticks > 0 ? config_.leader_failure_jitter_ticks
+                                                 : config_.election_ticks;
+}
+
+void Raft::NoteLeaderContact() {
+  ++leader_contacts_;
+  leader_silence_ticks_ = 0;
+  leader_suspected_ = false;
+  detector_campaign_in_ = -1;
+}
+
+Status Raft::ReportLeaderFailure() {
+  if (!config_.external_leader_failure_detection) {
+    return FailedPreconditionError("raft: external leader failure detection is off");
+  }
+  if (role_ == Role::kLeader) return FailedPreconditionError("raft: this node is the leader");
+  if (!Promotable()) return FailedPreconditionError("raft: not a voter");
+  if (role_ != Role::kFollower) return Status::Ok();  // already campaigning.
+  if (leader_silence_ticks_ < LeaderFailureFloorTicks()) {
+    return UnavailableError("raft: heard from the leader less than the floor ago");
+  }
+  leader_suspected_ = true;
+  if (detector_campaign_in_ >= 0) return Status::Ok();  // already scheduled.
+  // Departure from plain Raft's timer, same purpose (§3.4): spread the followers
+  // whose detectors fire together so one of them usually wins the first round.
+  const int delay = static_cast<int>(rng_.Uniform(static_cast<uint64_t>(LeaderFailureJitterTicks())));
+  if (delay == 0) {
+    election_elapsed_ = 0;
+    Campaign();
+  } else {
+    detector_campaign_in_ = delay;
+  }
+  return Status::Ok();
 }
 
 void Raft::TickHeartbeat() {
@@ -526,6 +590,9 @@ void Raft::AbortTransfer() {
 }
 
 bool Raft::InLeaderLease() const {
+  // External detection: our own detector suspecting the leader (past the floor)
+  // ends the lease early (see Config::external_leader_failure_detection).
+  if (leader_suspected_) return false;
   return leader_ != kNoNode && election_elapsed_ < config_.election_ticks;
 }
 
@@ -567,6 +634,11 @@ Status Raft::Step(const Message& message) {
       BecomeFollower(message.term, from_leader ? message.from : kNoNode);
     }
   } else if (message.term < term_) {
+    if (config_.mutations.skip_append_term_check && type == MessageType::kAppend && role_ == Role::kFollower) {
+      // MUTATION: the stale leader's entries are taken as if it were current.
+      HandleAppend(message);
+      return Status::Ok();
+    }
     if ((config_.check_quorum || config_.pre_vote) &&
         (type == MessageType::kAppend || type == MessageType::kHeartbeat || type == MessageType::kSnapshot)) {
       // A leader of an older term. With PreVote/CheckQuorum our higher term may
@@ -612,8 +684,11 @@ void Raft::HandleVoteRequest(const Message& message) {
   // Raft §5.2: at most one vote per term, first come first served (repeating the
   // same vote is fine: the first answer may have been lost). A pre-vote binds
   // nothing, so it may be granted for a future term regardless of our vote.
-  const bool can_vote = vote_ == message.from || (vote_ == kNoNode && leader_ == kNoNode) ||
-                        (pre_vote && message.term > term_);
+  bool can_vote = vote_ == message.from || (vote_ == kNoNode && leader_ == kNoNode) ||
+                  (pre_vote && message.term > term_);
+  if (config_.mutations.vote_twice_in_term && !pre_vote && role_ == Role::kFollower && leader_ == kNoNode) {
+    can_vote = true;  // MUTATION: ignores the vote already cast in this term.
+  }
   Message response;
   response.type = pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
   response.to = message.from;
@@ -636,16 +711,19 @@ void Raft::StepFollower(const Message& message) {
     case MessageType::kAppend:
       election_elapsed_ = 0;
       leader_ = message.from;
+      NoteLeaderContact();
       HandleAppend(message);
       return;
     case MessageType::kHeartbeat:
       election_elapsed_ = 0;
       leader_ = message.from;
+      NoteLeaderContact();
       HandleHeartbeat(message);
       return;
     case MessageType::kSnapshot:
       election_elapsed_ = 0;
       leader_ = message.from;
+      NoteLeaderContact();
       HandleSnapshotChunk(message);
       return;
     case MessageType::kTimeoutNow:
@@ -663,14 +741,17 @@ void Raft::StepCandidate(const Message& message) {
     case MessageType::kAppend:
       // Raft §5.2: a candidate that hears from a leader of its term steps down.
       BecomeFollower(term_, message.from);
+      NoteLeaderContact();
       HandleAppend(message);
       return;
     case MessageType::kHeartbeat:
       BecomeFollower(term_, message.from);
+      NoteLeaderContact();
       HandleHeartbeat(message);
       return;
     case MessageType::kSnapshot:
       BecomeFollower(term_, message.from);
+      NoteLeaderContact();
       HandleSnapshotChunk(message);
       return;
     case MessageType::kPreVoteResponse:
@@ -882,7 +963,10 @@ bool Raft::MaybeCommit() {
     matches.push_back(voter == id_ ? SelfMatch() : MutableProgress(voter).match());
   }
   std::sort(matches.begin(), matches.end(), std::greater<LogIndex>());
-  LogIndex quorum_index = matches[Quorum() - 1];
+  size_t needed = Quorum();
+  // MUTATION: one vote short (never below one: a count of zero means nothing).
+  if (config_.mutations.commit_without_quorum && needed > 1) --needed;
+  LogIndex quorum_index = matches[needed - 1];
   if (quorum_index <= log_.committed()) return false;
   // Raft §5.4.2: only an entry of the current term is committed by counting
   // replicas; earlier ones commit indirectly with it (Figure 8).

@@ -61,6 +61,36 @@
 
 namespace murphy::raft {
 
+// Seeded bugs, for mutation testing only; never set in production. Each switch
+// plants one known safety bug at the exact code point that enforces the rule, so
+// that a test can prove the invariant checkers (cluster_for_test.h, and the node
+// shell's simulator workload) are able to fail: a run with a switch on must be
+// flagged within a bounded number of seeds (mutation_test.cc). All false by
+// default; RawNode and Raft behave exactly as without this struct when all are
+// false. A simulator may set them through Config::mutations to check its own
+// checkers the same way.
+struct RaftMutations {
+  // The leader counts one vote short when it advances the commit index (in a
+  // 3-voter cluster: it commits what any single voter, itself included, holds).
+  // Broken: Raft §5.3/§5.4 (an entry is committed once a majority stores it).
+  bool commit_without_quorum = false;
+  // A follower that already voted in this term grants a different candidate of
+  // the same term too. Broken: Raft §5.2 (at most one vote per term).
+  bool vote_twice_in_term = false;
+  // RawNode puts append acknowledgements and vote grants in Ready::messages
+  // (sent before persisting) instead of messages_after_persist. Broken: thesis
+  // §3.8 / §10.2.1 (acknowledge only what is durable).
+  bool ack_before_sync = false;
+  // A follower accepts an append from a leader of an older term (answering with
+  // its own term, so that leader still steps down). Broken: Raft §5.1 / Figure 2
+  // AppendEntries receiver rule 1 (reply false if term < currentTerm).
+  bool skip_append_term_check = false;
+
+  bool any() const {
+    return commit_without_quorum || vote_twice_in_term || ack_before_sync || skip_append_term_check;
+  }
+};
+
 struct Config {
   NodeId id = kNoNode;
   // A follower that hears nothing from a leader for a randomized timeout in
@@ -85,8 +115,37 @@ struct Config {
   uint64_t snapshot_chunk_bytes = 256 << 10;
   size_t max_inflight_snapshot_chunks = 4;
   uint64_t max_snapshot_bytes = 256 << 20;
+  // External leader failure detection: the node shell's failure detector (e.g.
+  // phi accrual over the arrival times of the leader's heartbeats, which the shell
+  // observes through Raft::leader_contacts()) decides when the leader is gone,
+  // instead of the plain randomized timeout. When set:
+  //   - a follower that knows a leader does not campaign when its randomized
+  //     timeout expires; its own timer is only a backstop at twice that timeout
+  //     (for a shell whose detector never fires). A follower that knows no leader
+  //     (there is nobody to watch) keeps the plain timer;
+  //   - ReportLeaderFailure() (the shell's detector suspects the leader) is
+  //     accepted only once the follower has heard nothing from a leader for
+  //     leader_failure_floor_ticks, so a noisy detector cannot cause an election
+  //     storm; it then campaigns (PreVote first, as ever) after a random delay in
+  //     [0, leader_failure_jitter_ticks) ticks, so that followers whose detectors
+  //     fire together do not split the vote;
+  //   - an accepted report also ends the leader lease this follower honours
+  //     (see Step): its own detector says the leader is gone, so it no longer
+  //     shields that leader from other nodes' pre-votes. This is what lets
+  //     failover beat the election timeout; a node that still hears the leader
+  //     keeps its lease, so a returning partitioned node is still refused.
+  bool external_leader_failure_detection = false;
+  // 0: election_ticks / 2. REQUIRES 0 <= floor <= election_ticks.
+  int leader_failure_floor_ticks = 0;
+  // 0: election_ticks. REQUIRES >= 0. Make it larger than a round trip: followers
+  // whose detectors fire within one round trip of each other grant each other's
+  // pre-votes and then split the vote (raft_bench: with 1-3 tick delays, a jitter
+  // of 5 made failover slower than the plain timeout; 10 made it faster).
+  int leader_failure_jitter_ticks = 0;
   // Seeds the randomized election timeout; give every node its own.
   uint64_t seed = 1;
+  // For mutation testing only; never set in production (see RaftMutations).
+  RaftMutations mutations = {};
 
   // OK, or InvalidArgument naming the first bad field.
   Status Validate() const;
@@ -129,6 +188,13 @@ class Raft {
   // Starts an election now (as if the election timer fired). No-op for a leader or
   // a learner.
   void Campaign();
+  // The node shell's failure detector suspects the leader (external leader
+  // failure detection, see Config). OK: a campaign is scheduled within
+  // leader_failure_jitter_ticks ticks (or started now), or this node is already
+  // campaigning. Unavailable: heard from a leader less than the floor ago (call
+  // again while the detector still suspects). FailedPrecondition: the option is
+  // off, this node leads, or it is not a voter.
+  Status ReportLeaderFailure();
   // Appends `data` as a new entry if this node is leader and returns its index.
   // Unavailable if not leader or a leadership transfer is in progress;
   // ResourceExhausted if the uncommitted-bytes limit is hit; InvalidArgument if
@@ -183,6 +249,15 @@ class Raft {
   uint64_t snapshots_installed() const { return snapshots_installed_; }
   const Config& config() const { return config_; }
   NodeId transfer_target() const { return transfer_target_; }
+  // Counts valid contacts from a leader of the current term (appends, heartbeats,
+  // snapshot chunks accepted as a follower). The node shell feeds its failure
+  // detector: after Step, if this grew, call detector.Heartbeat(now); when
+  // SoftState's leader changes to another node, start a fresh detector.
+  uint64_t leader_contacts() const { return leader_contacts_; }
+  // Ticks since the last valid contact from a leader (0 while leading).
+  int leader_silence_ticks() const { return leader_silence_ticks_; }
+  // A report was accepted and no leader has been heard from since.
+  bool leader_suspected() const { return leader_suspected_; }
   // REQUIRES: role() == kLeader and `peer` is a member other than us.
   const Progress& progress(NodeId peer) const;
 
@@ -263,6 +338,10 @@ class Raft {
   bool SoleVoter() const { return membership_.voters.size() == 1 && membership_.voters[0] == id_; }
   bool InLeaderLease() const;
   void AbortTransfer();
+  // A follower heard from the leader of its term (external detection bookkeeping).
+  void NoteLeaderContact();
+  int LeaderFailureFloorTicks() const;
+  int LeaderFailureJitterTicks() const;
 
   Config config_;
   NodeId id_;
@@ -302,6 +381,13 @@ class Raft {
   int randomized_election_timeout_ = 0;
   // Ticks since construction; the leader's clock for CheckQuorum.
   uint64_t ticks_ = 0;
+  // External leader failure detection (Config): contacts counted for the shell,
+  // silence since the last one, whether the shell's detector suspects the leader,
+  // and the ticks left before the campaign it asked for (-1: none scheduled).
+  uint64_t leader_contacts_ = 0;
+  int leader_silence_ticks_ = 0;
+  bool leader_suspected_ = false;
+  int detector_campaign_in_ = -1;
 
   // Candidate / pre-candidate: votes received in this election.
   std::map<NodeId, bool> votes_;

@@ -73,8 +73,11 @@ Ready RawNode::GetReady() {
     outstanding.last_entry_term = ready.entries.back().term;
   }
   for (Message& message : raft_.TakeMessages()) {
-    const bool immediate =
-        !term_or_vote_changed && (IsLeaderTraffic(message.type) || IsStateless(message.type));
+    bool immediate = !term_or_vote_changed && (IsLeaderTraffic(message.type) || IsStateless(message.type));
+    if (raft_.config().mutations.ack_before_sync &&
+        (message.type == MessageType::kAppendResponse || message.type == MessageType::kVoteResponse)) {
+      immediate = true;  // MUTATION: acknowledges before the state it depends on is durable.
+    }
     if (immediate) {
       ready.messages.push_back(std::move(message));
     } else {

@@ -90,6 +90,16 @@ class RawNode {
   void Tick() { raft_.Tick(); }
   Status Step(const Message& message) { return raft_.Step(message); }
   void Campaign() { raft_.Campaign(); }
+  // External leader failure detection (Config::external_leader_failure_detection):
+  // the shell keeps one failure detector (e.g. PhiAccrualDetector) on the current
+  // leader — a fresh one whenever SoftState's leader changes to another node; it
+  // keeps the old one while no leader is known (a lost pre-vote forgets the
+  // leader, which is still silent) — and calls
+  // detector.Heartbeat(now) after any Step that made leader_contacts() grow; on
+  // every tick (or timer) while detector.Suspect(now), it calls
+  // ReportLeaderFailure(). Unavailable (below the floor) means "call again later".
+  Status ReportLeaderFailure() { return raft_.ReportLeaderFailure(); }
+  uint64_t leader_contacts() const { return raft_.leader_contacts(); }
   Result<LogIndex> Propose(std::string data) { return raft_.Propose(std::move(data)); }
   Status ReadIndex(uint64_t request_id) { return raft_.ReadIndex(request_id); }
   Status TransferLeadership(NodeId target) { return raft_.TransferLeadership(target); }
