@@ -118,7 +118,8 @@ constexpr std::string_view kScript = R"js(
     if (a < 1000) return sign + a.toFixed(0) + ' us';
     if (a < 1e6) return sign + trim((a / 1000).toFixed(a < 1e4 ? 2 : 1)) + ' ms';
     if (a < 120e6) return sign + trim((a / 1e6).toFixed(a < 1e7 ? 3 : 2)) + ' s';
-    return sign + Math.floor(a / 60e6) + ' min ' + trim(((a % 60e6) / 1e6).toFixed(1)) + ' s';
+    const seconds = trim(((a % 60e6) / 1e6).toFixed(1));
+    return sign + Math.floor(a / 60e6) + ' min' + (seconds === '0' ? '' : ' ' + seconds + ' s');
   }
   function trim(number) { return number.indexOf('.') < 0 ? number : number.replace(/0+$/, '').replace(/\.$/, ''); }
   function signed(us) { return (us >= 0 ? '+' : '') + formatTime(us); }

@@ -7,7 +7,8 @@
 // that is not captured costs nothing more than before. With capture it keeps the
 // lines in memory (up to RunOptions::max_trace_bytes; the rest is counted only) and
 // Finish appends a RunTrace to the outcome, prefixed with the header lines that
-// scenario.h describes (`run_start` with the wall origin, one `process` line per lane).
+// scenario.h describes (`run_start` with the wall origin, one `process` line per lane)
+// and without the simulator's `timer` lines (counted in total_lines, never drawn).
 // Simulator-based runs pass writer() to the simulator (SimOptionsFor does it) and
 // name their lanes from the simulator at Finish; library-level runs call Write with
 // their own true time, clock readings and events, and name their lanes themselves.
