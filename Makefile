@@ -28,6 +28,8 @@ test: test-release test-sanitize
 	@echo "make test: all tests passed (g++ release, clang ASan+UBSan)"
 
 test-release: build
+	@scripts/install-deps browser
+	cmake -S . -B $(RELEASE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
 	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS) --timeout 600
 
 # The sanitizer build uses clang, so that CI compiles everything with both g++ and
@@ -63,7 +65,7 @@ fuzz: deps
 	done
 
 demo: build
-	$(RELEASE)/src/murphy/cli/murphy demo
+	$(RELEASE)/src/murphy/cli/murphy demo --html demo-report.html
 
 clean:
 	rm -rf build

@@ -3,12 +3,16 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "murphy/cli/commands.h"
+#include "murphy/report/html_report.h"
 #include "murphy/scenarios/scenario.h"
 
 namespace murphy::cli {
@@ -26,7 +30,29 @@ struct DemoOptions {
   uint64_t seed = 1;
   int sweep = 0;
   bool json = false;
+  std::string html;  // write the HTML report here ("" = none)
 };
+
+// Writes the report; prints where it is to `out`, or why it could not be written.
+bool WriteHtmlReport(const std::string& path, const report::ReportInput& input, std::FILE* out) {
+  const std::string html = report::RenderHtmlReport(input);
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) {
+    std::fprintf(stderr, "murphy demo: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  const bool written = std::fwrite(html.data(), 1, html.size(), file) == html.size();
+  const bool closed = std::fclose(file) == 0;
+  if (!written || !closed) {
+    std::fprintf(stderr, "murphy demo: error writing %s\n", path.c_str());
+    return false;
+  }
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  std::fprintf(out, "report: %s (%zu KiB)\n", error ? path.c_str() : absolute.c_str(),
+               html.size() / 1024);
+  return true;
+}
 
 std::string FormatFigure(double value) {
   char buffer[64];
@@ -63,6 +89,10 @@ int RunDemo(const DemoOptions& options) {
     selected.push_back(scenario);
   }
 
+  if (!options.html.empty() && options.sweep > 0) {
+    std::fprintf(stderr, "murphy demo: --html draws one seed's runs; it cannot be combined with --sweep\n");
+    return 2;
+  }
   const bool color = !options.json && isatty(STDOUT_FILENO) != 0;
   const char* red = color ? "\033[31m" : "";
   const char* green = color ? "\033[32m" : "";
@@ -99,6 +129,11 @@ int RunDemo(const DemoOptions& options) {
     return not_demonstrated == 0 ? 0 : 1;
   }
 
+  // Traces are captured only for the report: the table alone stays fast.
+  RunOptions run_options;
+  run_options.capture_trace = !options.html.empty();
+  report::ReportInput report_input;
+  report_input.seed = options.seed;
   nlohmann::json json_rows = nlohmann::json::array();
   if (!options.json) {
     std::printf("%smurphy demo%s: the chapter's stories, each run twice from seed %llu — without its\n"
@@ -106,7 +141,9 @@ int RunDemo(const DemoOptions& options) {
                 bold, reset, static_cast<unsigned long long>(options.seed));
   }
   for (const Scenario* scenario : selected) {
-    const ScenarioResult result = RunScenario(*scenario, options.seed);
+    // Kept for the report (small unless traces were captured); valid this iteration.
+    const ScenarioResult& result =
+        report_input.results.emplace_back(RunScenario(*scenario, options.seed, run_options));
     if (!result.demonstrated()) ++not_demonstrated;
     if (options.json) {
       json_rows.push_back({{"name", scenario->name()},
@@ -156,6 +193,12 @@ int RunDemo(const DemoOptions& options) {
     std::printf("Replay one: murphy demo NAME --seed %llu; many seeds: murphy demo --sweep 100\n",
                 static_cast<unsigned long long>(options.seed));
   }
+  if (!options.html.empty()) {
+    for (const char* planned : kPlannedScenarios) {
+      if (FindScenario(planned) == nullptr) report_input.not_built.push_back(planned);
+    }
+    if (!WriteHtmlReport(options.html, report_input, options.json ? stderr : stdout)) return 1;
+  }
   return not_demonstrated == 0 ? 0 : 1;
 }
 
@@ -169,6 +212,8 @@ void AddDemoCommand(CLI::App& app, int* exit_code) {
   command->add_option("--sweep", options->sweep, "Run N seeds from --seed and report failure rates")
       ->check(CLI::Range(1, 100000));
   command->add_flag("--json", options->json, "Print JSON instead of a table");
+  command->add_option("--html", options->html,
+                      "Also write a self-contained HTML report (space-time diagrams, plots) to FILE");
   command->callback([options, exit_code] { *exit_code = RunDemo(*options); });
 }
 

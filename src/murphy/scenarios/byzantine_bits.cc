@@ -31,6 +31,7 @@
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
 #include "murphy/scenarios/sim_support.h"
+#include "murphy/scenarios/trace_capture.h"
 #include "murphy/sim/simulator.h"
 
 namespace murphy {
@@ -173,8 +174,10 @@ class ByzantineBits final : public Scenario {
   std::string_view section() const override { return "Byzantine Faults"; }
   std::string_view remedy() const override { return "CRC-32C frames: corrupted messages detected, dropped, resent"; }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
-    sim::Simulator simulator(scenarios::ScenarioSimOptions(seed));
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
+    scenarios::TraceCapture capture(options, with_remedy ? "CRC-32C frames: corrupted ones dropped and resent" : "no checksums: corrupted frames accepted",
+                                    sim::SimOptions().wall_origin);
+    sim::Simulator simulator(scenarios::SimOptionsFor(seed, capture));
     sim::LinkConfig link = scenarios::UniformLink(Milliseconds(1), Milliseconds(5));
     link.corrupt_probability = kCorruptProbability;
     simulator.SetAllLinks(link);
@@ -228,6 +231,8 @@ class ByzantineBits final : public Scenario {
                       std::to_string(oracle.frames_dropped) + " frames dropped by their checksum, " +
                       std::to_string(oracle.acknowledged) + "/" + std::to_string(writes) +
                       " writes acknowledged (a checksum stops accidents, not liars: tolerating f Byzantine nodes needs 3f+1)";
+    capture.NameLanes(simulator);
+    capture.Finish(&outcome);
     return outcome;
   }
 };

@@ -44,6 +44,7 @@
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
 #include "murphy/scenarios/sim_support.h"
+#include "murphy/scenarios/trace_capture.h"
 #include "murphy/sim/simulator.h"
 
 namespace murphy {
@@ -318,8 +319,10 @@ class Cascade final : public Scenario {
   std::string_view section() const override { return "Circuit Breaker"; }
   std::string_view remedy() const override { return "a circuit breaker per caller: fail fast, probe, close"; }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
-    sim::Simulator simulator(scenarios::ScenarioSimOptions(seed));
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
+    scenarios::TraceCapture capture(options, with_remedy ? "a circuit breaker per caller" : "callers retry a slow dependency",
+                                    sim::SimOptions().wall_origin);
+    sim::Simulator simulator(scenarios::SimOptionsFor(seed, capture));
     simulator.SetAllLinks(scenarios::UniformLink(Microseconds(200), Milliseconds(2)));
     Ledger ledger;
     ledger.simulator = &simulator;
@@ -406,6 +409,8 @@ class Cascade final : public Scenario {
                       ", peak queue " + std::to_string(ledger.peak_queue_depth) + "/" + std::to_string(kQueueLimit) +
                       ", mean queue after " + std::to_string(static_cast<int>(mean_depth_after)) + ", " +
                       std::to_string(ledger.served_abandoned) + " requests wasted";
+    capture.NameLanes(simulator);
+    capture.Finish(&outcome);
     return outcome;
   }
 };

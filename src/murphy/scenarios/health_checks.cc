@@ -36,6 +36,7 @@
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
 #include "murphy/scenarios/sim_support.h"
+#include "murphy/scenarios/trace_capture.h"
 #include "murphy/sim/network.h"
 #include "murphy/sim/simulator.h"
 
@@ -287,8 +288,10 @@ class HealthChecks final : public Scenario {
     return "route by readiness (in quorum), keep liveness for restarts only";
   }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
-    sim::Simulator simulator(scenarios::ScenarioSimOptions(seed));
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
+    scenarios::TraceCapture capture(options, with_remedy ? "routing by readiness" : "routing by liveness",
+                                    sim::SimOptions().wall_origin);
+    sim::Simulator simulator(scenarios::SimOptionsFor(seed, capture));
     simulator.SetAllLinks(scenarios::UniformLink(Milliseconds(1), Milliseconds(3)));
     Oracle oracle;
     oracle.simulator = &simulator;
@@ -388,6 +391,8 @@ class HealthChecks final : public Scenario {
                            ? std::string("never drained")
                            : "drained after " + FormatDuration(oracle.drained_at - kCutAt)) +
                       ", " + std::to_string(restarts) + " restarts";
+    capture.NameLanes(simulator);
+    capture.Finish(&outcome);
     return outcome;
   }
 };

@@ -20,6 +20,7 @@
 #include "murphy/core/rng.h"
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
+#include "murphy/scenarios/trace_capture.h"
 
 namespace murphy {
 namespace {
@@ -32,8 +33,33 @@ struct Replica {
   Duration clock_offset;  // its wall clock minus true time
 };
 
+// A timestamp as the trace shows it: seconds past the epoch, HLC counter if any.
+std::string Describe(WallTime timestamp) { return FormatDuration(timestamp - kEpoch); }
+std::string Describe(const HlcTimestamp& timestamp) {
+  return FormatDuration(timestamp.wall - kEpoch) + "+" + std::to_string(timestamp.logical);
+}
+
+// The run as the report draws it: each write on its replica's lane with the
+// timestamp it got, replication as a message, and the writes the checker finds lost.
+// Clock readings are the replica's wall clock (true time + its offset).
+class ReplayTrace {
+ public:
+  ReplayTrace(scenarios::TraceCapture* capture, const Replica (&replicas)[2])
+      : capture_(capture), replicas_(replicas) {}
+  void Write(int replica, Duration now, std::string_view event, std::initializer_list<TraceField> fields) {
+    capture_->Write(Instant() + now, replicas_[replica].id, Instant() + now,
+                    kEpoch + now + replicas_[replica].clock_offset, event, fields);
+  }
+
+ private:
+  scenarios::TraceCapture* capture_;
+  const Replica (&replicas_)[2];
+};
+
 template <typename Timestamp, typename Stamp, typename Receive>
-RunOutcome Replay(Rng& rng, const Replica (&replicas)[2], Stamp stamp, Receive receive) {
+RunOutcome Replay(Rng& rng, const Replica (&replicas)[2], Stamp stamp, Receive receive,
+                  scenarios::TraceCapture* capture) {
+  ReplayTrace trace(capture, replicas);
   LwwRegister<int, Timestamp> registers[2];
   Duration now = Duration::Zero();  // true time since the start
   int lost = 0;
@@ -42,14 +68,32 @@ RunOutcome Replay(Rng& rng, const Replica (&replicas)[2], Stamp stamp, Receive r
     now += rng.UniformDuration(Milliseconds(200), Seconds(1));
     const int writer = static_cast<int>(rng.Uniform(2));
     const int other = 1 - writer;
-    registers[writer].Write(value, stamp(writer, now), replicas[writer].id);
+    const Timestamp timestamp = stamp(writer, now);
+    registers[writer].Write(value, timestamp, replicas[writer].id);
+    if (capture->enabled()) {
+      const std::string text = Describe(timestamp);
+      trace.Write(writer, now, "write_acknowledged", {{"key", std::string_view("x")}, {"value", int64_t{value}},
+                                                      {"timestamp", std::string_view(text)}});
+      trace.Write(writer, now, "send", {{"target", uint64_t{replicas[other].id.value()}}, {"message", uint64_t(value)},
+                                        {"bytes", uint64_t{16}}});
+    }
     // Replication reaches the other replica well before the next write.
     now += rng.UniformDuration(Milliseconds(5), Milliseconds(50));
     receive(other, now, registers[writer].current()->timestamp);
     registers[other].Merge(registers[writer]);
     registers[writer].Merge(registers[other]);
+    if (capture->enabled()) {
+      trace.Write(other, now, "deliver", {{"source", uint64_t{replicas[writer].id.value()}},
+                                          {"message", uint64_t(value)}, {"bytes", uint64_t{16}}});
+    }
     for (const auto& replica : registers) {
       if (replica.current()->value != value) {
+        if (capture->enabled()) {
+          const std::string kept = Describe(replica.current()->timestamp);
+          trace.Write(writer, now, "write_lost",
+                      {{"key", std::string_view("x")}, {"value", int64_t{value}},
+                       {"kept_value", int64_t{replica.current()->value}}, {"kept_timestamp", std::string_view(kept)}});
+        }
         ++lost;
         if (first_loss.empty()) {
           first_loss = "write x=" + std::to_string(value) + " (acknowledged by node " +
@@ -76,17 +120,21 @@ class LwwClockSkew final : public Scenario {
   std::string_view section() const override { return "Clock Skew and Last-Write-Wins"; }
   std::string_view remedy() const override { return "hybrid logical clocks"; }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
     Rng rng(seed);
     // A runs 2 to 8 seconds fast (the chapter: +5 s); B is within 10 ms of true time.
     const Replica replicas[2] = {{NodeId(1), rng.UniformDuration(Seconds(2), Seconds(8))},
                                  {NodeId(2), rng.UniformDuration(Milliseconds(-10), Milliseconds(10))}};
     const Duration skew = replicas[0].clock_offset - replicas[1].clock_offset;
+    scenarios::TraceCapture capture(options, with_remedy ? "hybrid logical clock timestamps" : "wall-clock timestamps",
+                                    kEpoch);
+    capture.NameLane(replicas[0].id, "A (clock fast)");
+    capture.NameLane(replicas[1].id, "B");
     RunOutcome outcome;
     if (!with_remedy) {
       auto wall_stamp = [&](int writer, Duration now) { return kEpoch + now + replicas[writer].clock_offset; };
       auto ignore = [](int, Duration, WallTime) {};
-      outcome = Replay<WallTime>(rng, replicas, wall_stamp, ignore);
+      outcome = Replay<WallTime>(rng, replicas, wall_stamp, ignore, &capture);
     } else {
       Duration now = Duration::Zero();
       std::vector<HybridClock> clocks;
@@ -104,11 +152,12 @@ class LwwClockSkew final : public Scenario {
         now = at;
         if (!clocks[static_cast<size_t>(receiver)].Update(remote).ok()) ++refused;
       };
-      outcome = Replay<HlcTimestamp>(rng, replicas, hlc_stamp, hlc_receive);
+      outcome = Replay<HlcTimestamp>(rng, replicas, hlc_stamp, hlc_receive, &capture);
       outcome.Add("updates_refused_by_max_offset", refused);
     }
     outcome.Add("clock_skew_ms", ToMillisecondsDouble(skew));
     outcome.summary += " (node 1's clock " + FormatDuration(skew) + " ahead)";
+    capture.Finish(&outcome);
     return outcome;
   }
 };

@@ -46,6 +46,7 @@
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
 #include "murphy/scenarios/sim_support.h"
+#include "murphy/scenarios/trace_capture.h"
 #include "murphy/sim/network.h"
 #include "murphy/sim/simulator.h"
 
@@ -482,8 +483,11 @@ struct SplitResult {
   std::vector<uint64_t> final_values;
 };
 
-SplitResult RunSplit(uint64_t seed, StoreKind kind) {
-  sim::Simulator simulator(scenarios::ScenarioSimOptions(seed));
+// With `options.capture_trace`, the run's trace (titled `title`) goes to `outcome`.
+SplitResult RunSplit(uint64_t seed, StoreKind kind, const RunOptions& options, std::string title,
+                     RunOutcome* outcome) {
+  scenarios::TraceCapture capture(options, std::move(title), sim::SimOptions().wall_origin);
+  sim::Simulator simulator(scenarios::SimOptionsFor(seed, capture));
   simulator.SetAllLinks(scenarios::UniformLink(Milliseconds(1), Milliseconds(5)));
   Oracle oracle;
   oracle.simulator = &simulator;
@@ -545,6 +549,8 @@ SplitResult RunSplit(uint64_t seed, StoreKind kind) {
         scenarios::FormatTrueTime(oracle.acknowledged.at(last)) + "); the replicas kept only " +
         std::to_string(result.final_values.empty() ? 0 : result.final_values.back());
   }
+  capture.NameLanes(simulator);
+  capture.Finish(outcome);
   return result;
 }
 
@@ -562,12 +568,12 @@ class PartitionCpAp final : public Scenario {
     return "CP: writes need a majority, the minority side refuses them; AP: version vectors keep siblings";
   }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
     RunOutcome outcome;
     const std::string split = "split " + scenarios::FormatTrueTime(kSplitAt) + ".." +
                               scenarios::FormatTrueTime(kHealAt);
     if (!with_remedy) {
-      const SplitResult lww = RunSplit(seed, StoreKind::kLastWriteWins);
+      const SplitResult lww = RunSplit(seed, StoreKind::kLastWriteWins, options, "AP: last-write-wins", &outcome);
       outcome.Add("writes_acknowledged", static_cast<double>(lww.acknowledged));
       outcome.Add("writes_refused", static_cast<double>(lww.refused_majority_side + lww.refused_minority_side));
       outcome.Add("writes_lost", static_cast<double>(lww.lost));
@@ -584,8 +590,8 @@ class PartitionCpAp final : public Scenario {
                         std::to_string(lww.acknowledged) + " acknowledged writes lost on heal";
       return outcome;
     }
-    const SplitResult quorum = RunSplit(seed, StoreKind::kQuorum);
-    const SplitResult siblings = RunSplit(seed, StoreKind::kSiblings);
+    const SplitResult quorum = RunSplit(seed, StoreKind::kQuorum, options, "CP: writes need a majority", &outcome);
+    const SplitResult siblings = RunSplit(seed, StoreKind::kSiblings, options, "AP: version vectors keep siblings", &outcome);
     outcome.Add("cp_writes_acknowledged", static_cast<double>(quorum.acknowledged));
     outcome.Add("cp_minority_writes_refused", static_cast<double>(quorum.refused_minority_side));
     outcome.Add("cp_majority_writes_refused", static_cast<double>(quorum.refused_majority_side));

@@ -43,6 +43,7 @@
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
 #include "murphy/scenarios/sim_support.h"
+#include "murphy/scenarios/trace_capture.h"
 #include "murphy/sim/simulator.h"
 
 namespace murphy {
@@ -383,8 +384,10 @@ class RequestFate final : public Scenario {
   std::string_view section() const override { return "Unreliable Networks: the six fates of a request"; }
   std::string_view remedy() const override { return "idempotency key + server-side dedup + retry with backoff"; }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
-    sim::Simulator simulator(scenarios::ScenarioSimOptions(seed));
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
+    scenarios::TraceCapture capture(options, with_remedy ? "idempotency keys, server-side dedup, backoff" : "plain retries of a non-idempotent increment",
+                                    sim::SimOptions().wall_origin);
+    sim::Simulator simulator(scenarios::SimOptionsFor(seed, capture));
     simulator.SetAllLinks(scenarios::UniformLink(Milliseconds(1), Milliseconds(10)));
     Oracle oracle;
     oracle.simulator = &simulator;
@@ -477,6 +480,8 @@ class RequestFate final : public Scenario {
     }
     outcome.summary = "effects per request by fate: " + per_fate + " (counter " + std::to_string(total_effects) +
                       " after " + std::to_string(kFates.size()) + " increments)";
+    capture.NameLanes(simulator);
+    capture.Finish(&outcome);
     return outcome;
   }
 };

@@ -12,12 +12,12 @@ double RunOutcome::Get(std::string_view name) const {
   return 0;
 }
 
-ScenarioResult RunScenario(const Scenario& scenario, uint64_t seed) {
+ScenarioResult RunScenario(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
   ScenarioResult result;
   result.scenario = &scenario;
   result.seed = seed;
-  result.without = scenario.Run(seed, /*with_remedy=*/false);
-  result.with = scenario.Run(seed, /*with_remedy=*/true);
+  result.without = scenario.Run(seed, /*with_remedy=*/false, options);
+  result.with = scenario.Run(seed, /*with_remedy=*/true, options);
   return result;
 }
 

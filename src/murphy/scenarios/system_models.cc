@@ -33,6 +33,7 @@
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
 #include "murphy/scenarios/sim_support.h"
+#include "murphy/scenarios/trace_capture.h"
 #include "murphy/sim/network.h"
 #include "murphy/sim/simulator.h"
 
@@ -132,8 +133,11 @@ struct ModelResult {
   Duration longest_delay;
 };
 
-ModelResult RunModel(uint64_t seed, const sim::SystemModel& model, std::string name) {
-  sim::Simulator simulator(scenarios::ScenarioSimOptions(seed));
+// With `options.capture_trace`, the run's trace goes to `outcome`.
+ModelResult RunModel(uint64_t seed, const sim::SystemModel& model, std::string name, const RunOptions& options,
+                     RunOutcome* outcome) {
+  scenarios::TraceCapture capture(options, name + " model", sim::SimOptions().wall_origin);
+  sim::Simulator simulator(scenarios::SimOptionsFor(seed, capture));
   Observations observations;
   observations.simulator = &simulator;
   const NodeId monitor = simulator.AddProcess(
@@ -153,6 +157,8 @@ ModelResult RunModel(uint64_t seed, const sim::SystemModel& model, std::string n
     if (mistake >= kGst + kSettle) ++result.mistakes_after_settle;
     result.last_mistake = mistake;
   }
+  capture.NameLanes(simulator);
+  capture.Finish(outcome);
   return result;
 }
 
@@ -180,14 +186,14 @@ class SystemModels final : public Scenario {
     return "a comparison, not a fix: partial synchrony bounds mistakes after GST (synchronous: none)";
   }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
     RunOutcome outcome;
     outcome.Add("heartbeat_interval_ms", ToMillisecondsDouble(kHeartbeatInterval));
     outcome.Add("timeout_ms", ToMillisecondsDouble(kTimeout));
     const std::string settled = "after GST+" + FormatDuration(kSettle) + " (" +
                                 scenarios::FormatTrueTime(kGst + kSettle) + ")";
     if (!with_remedy) {
-      const ModelResult asynchronous = RunModel(seed, Asynchronous(), "asynchronous");
+      const ModelResult asynchronous = RunModel(seed, Asynchronous(), "asynchronous", options, &outcome);
       AddFigures(asynchronous, &outcome);
       // No GST in this model: the same instant as the partially synchronous run's.
       const std::string reference = "after " + scenarios::FormatTrueTime(kGst + kSettle);
@@ -205,8 +211,8 @@ class SystemModels final : public Scenario {
                         FormatDuration(kHeartbeatInterval) + " heartbeats)";
       return outcome;
     }
-    const ModelResult partial = RunModel(seed, PartiallySynchronous(), "partially_synchronous");
-    const ModelResult synchronous = RunModel(seed, Synchronous(), "synchronous");
+    const ModelResult partial = RunModel(seed, PartiallySynchronous(), "partially_synchronous", options, &outcome);
+    const ModelResult synchronous = RunModel(seed, Synchronous(), "synchronous", options, &outcome);
     AddFigures(partial, &outcome);
     AddFigures(synchronous, &outcome);
     const int64_t synchronous_mistakes = synchronous.mistakes;

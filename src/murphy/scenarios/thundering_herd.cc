@@ -22,6 +22,7 @@
 #include "murphy/resilience/backoff.h"
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
+#include "murphy/scenarios/trace_capture.h"
 
 namespace murphy {
 namespace {
@@ -37,8 +38,19 @@ class ThunderingHerd final : public Scenario {
   std::string_view section() const override { return "Retries: backoff and jitter"; }
   std::string_view remedy() const override { return "exponential backoff with full jitter"; }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& run_options) const override {
     Rng rng(seed);
+    // The report's view: the server's lane with the outage as a bar and every call,
+    // served or rejected (down or overloaded), naming its client; the load per
+    // window is a series. The server's clock is true time here.
+    const std::string strategy = with_remedy ? "exponential backoff, full jitter" : "exponential backoff, no jitter";
+    scenarios::TraceCapture capture(run_options, strategy, sim::SimOptions().wall_origin);
+    const NodeId server_lane(1);
+    capture.NameLane(server_lane, "server");
+    auto trace = [&](Instant at, std::string_view event, std::initializer_list<TraceField> fields) {
+      capture.Write(at, server_lane, at, sim::SimOptions().wall_origin + at.since_origin(), event, fields);
+    };
+    if (capture.enabled()) trace(Instant(), "outage", {{"duration_ns", kOutage.nanoseconds()}});
     BackoffOptions options;
     options.base = Milliseconds(100);
     options.multiplier = 2.0;
@@ -72,6 +84,13 @@ class ThunderingHerd final : public Scenario {
       const int64_t window = attempt.at.nanoseconds() / kWindow.nanoseconds();
       const int load = ++offered_per_window[window];
       const bool server_up = attempt.at >= Instant() + kOutage;
+      if (capture.enabled()) {
+        const bool served = server_up && load <= kCapacityPerWindow;
+        trace(attempt.at, served ? "request_served" : "request_rejected",
+              {{"client", int64_t{attempt.client + 1}},
+               {"reason", std::string_view(served ? "" : server_up ? "overloaded" : "down")},
+               {"window_load", int64_t{load}}});
+      }
       if (server_up && load <= kCapacityPerWindow) {
         ++succeeded;
         last_success = std::max(last_success, attempt.at);
@@ -113,6 +132,29 @@ class ThunderingHerd final : public Scenario {
                       std::to_string(kCapacityPerWindow) + ", " + std::to_string(total_calls) + " calls, " +
                       std::to_string(succeeded) + "/" + std::to_string(kClients) + " served by " +
                       FormatDuration(last_success - Instant());
+    if (capture.enabled()) {
+      // Offered load per window, every window up to the last busy one (zeros too).
+      Series load;
+      load.plot = "load_over_time";
+      load.name = with_remedy ? "full jitter" : "no jitter";
+      load.x_label = "true time (s)";
+      load.y_label = "requests per 10 ms window";
+      const int64_t last_window = offered_per_window.empty() ? 0 : offered_per_window.rbegin()->first;
+      for (int64_t window = 0; window <= last_window; ++window) {
+        const auto found = offered_per_window.find(window);
+        load.points.emplace_back(ToSecondsDouble(kWindow * window), found == offered_per_window.end() ? 0 : found->second);
+      }
+      Series capacity;
+      capacity.plot = load.plot;
+      capacity.name = "capacity";
+      capacity.x_label = load.x_label;
+      capacity.y_label = load.y_label;
+      capacity.points = {{ToSecondsDouble(kOutage), kCapacityPerWindow},
+                         {ToSecondsDouble(kWindow * (last_window + 1)), kCapacityPerWindow}};
+      outcome.series.push_back(std::move(load));
+      outcome.series.push_back(std::move(capacity));
+    }
+    capture.Finish(&outcome);
     return outcome;
   }
 };

@@ -26,6 +26,7 @@
 #include "murphy/detect/rfc6298.h"
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
+#include "murphy/scenarios/trace_capture.h"
 
 namespace murphy {
 namespace {
@@ -60,10 +61,30 @@ class TimeoutDilemma final : public Scenario {
   std::string_view section() const override { return "The Timeout Dilemma"; }
   std::string_view remedy() const override { return "phi-accrual failure detection"; }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
     Rng rng(seed);
     const Result<HeartbeatTrace> trace = GenerateHeartbeatTrace(TimeoutDilemmaTraceConfig(), rng);
     MURPHY_ASSERT(trace.ok());
+    // The report's view: the peer's pauses (gaps) and crash, the heartbeats as they
+    // arrive at the monitor, and one lane per detector with its suspicion episodes
+    // as bars. Clocks are true time here (the dilemma is about delays, not skew).
+    scenarios::TraceCapture capture(options, with_remedy ? "adaptive detectors" : "fixed timeouts",
+                                    sim::SimOptions().wall_origin);
+    const NodeId peer(1);
+    const NodeId monitor(2);
+    auto write = [&](Instant at, NodeId lane, std::string_view event, std::initializer_list<TraceField> fields) {
+      capture.Write(at, lane, at, sim::SimOptions().wall_origin + at.since_origin(), event, fields);
+    };
+    if (capture.enabled()) {
+      capture.NameLane(peer, "peer (heartbeats every 1 s)");
+      capture.NameLane(monitor, "monitor (arrivals)");
+      for (const HeartbeatTrace::Span& pause : trace->pauses) {
+        write(pause.from, peer, "pause", {{"duration_ns", pause.length.nanoseconds()}});
+        write(pause.from + pause.length, peer, "resume", {});
+      }
+      if (trace->crash) write(*trace->crash, peer, "crash", {});
+      for (const Instant arrival : trace->arrivals) write(arrival, monitor, "heartbeat", {});
+    }
 
     std::vector<Contender> contenders;
     if (!with_remedy) {
@@ -88,6 +109,30 @@ class TimeoutDilemma final : public Scenario {
       outcome.Add(contender.label + "_detection_s",
                   result.detection_time ? ToSecondsDouble(*result.detection_time) : -1.0);
       outcome.Add(contender.label + "_false_failovers", static_cast<double>(result.false_positive_count));
+      if (capture.enabled()) {
+        const NodeId lane(static_cast<uint32_t>(3 + judged.size() - 1));
+        capture.NameLane(lane, "detector " + contender.label);
+        for (const SuspicionEpisode& episode : result.episodes) {
+          const bool false_positive = !trace->crash || episode.from < *trace->crash;
+          write(episode.from, lane, false_positive ? "false_suspicion" : "suspect",
+                {{"duration_ns", (episode.to - episode.from).nanoseconds()}, {"false_positive", false_positive}});
+        }
+        if (result.detection_time) {
+          write(*trace->crash + *result.detection_time, lane, "crash_detected",
+                {{"detection_ms", ToMillisecondsDouble(*result.detection_time)}});
+        }
+        Series point;
+        point.plot = "detection_vs_false_positives";
+        point.name = contender.label;
+        point.x_label = "false failovers in 15 min";
+        point.y_label = "crash detection time (s)";
+        point.style = Series::Style::kPoints;
+        if (result.detection_time) {
+          point.points.emplace_back(static_cast<double>(result.false_positive_count),
+                                    ToSecondsDouble(*result.detection_time));
+        }
+        outcome.series.push_back(std::move(point));
+      }
     }
 
     const std::string objective = "objective: detect within " + FormatDuration(kDetectionObjective) +
@@ -109,6 +154,7 @@ class TimeoutDilemma final : public Scenario {
       if (outcome.violated) outcome.violation = "phi accrual misses the " + objective + " — " + phi.Describe();
       outcome.summary = phi.Describe() + " (" + objective + ")";
     }
+    capture.Finish(&outcome);
     return outcome;
   }
 };

@@ -17,6 +17,7 @@
 #include "murphy/core/rng.h"
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
+#include "murphy/scenarios/trace_capture.h"
 
 namespace murphy {
 namespace {
@@ -31,8 +32,15 @@ class TrueTimeCommitWait final : public Scenario {
   std::string_view section() const override { return "Google TrueTime"; }
   std::string_view remedy() const override { return "commit wait"; }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
     Rng rng(seed);
+    // The report's view: T1 on node A (commit, commit wait as a bar, acknowledgement),
+    // T2 on node B, the acknowledgement as a message between them, and each
+    // violation; clock readings are each node's wall clock (true time + offset).
+    scenarios::TraceCapture capture(options, with_remedy ? "commit wait" : "acknowledge at once", kEpoch);
+    const NodeId node_ids[2] = {NodeId(1), NodeId(2)};
+    capture.NameLane(node_ids[0], "A (runs T1)");
+    capture.NameLane(node_ids[1], "B (runs T2)");
     Duration now = Duration::Zero();  // true time since the start
     Duration offsets[2];              // each node's wall clock minus true time
     auto make_clock = [&](int node) {
@@ -54,6 +62,15 @@ class TrueTimeCommitWait final : public Scenario {
       now += rng.UniformDuration(Milliseconds(1), Milliseconds(20));
       const WallTime s1 = clocks[0].Now().latest;
       const Duration committed_at = now;
+      auto trace = [&](int node, std::string_view event, std::initializer_list<TraceField> fields) {
+        capture.Write(Instant() + now, node_ids[node], Instant() + now, kEpoch + now + offsets[node], event, fields);
+      };
+      const std::string t1 = "T1." + std::to_string(pair + 1);
+      const std::string t2 = "T2." + std::to_string(pair + 1);
+      if (capture.enabled()) {
+        const std::string stamp = FormatDuration(s1 - kEpoch);
+        trace(0, "commit", {{"transaction", std::string_view(t1)}, {"timestamp", std::string_view(stamp)}});
+      }
       if (with_remedy) {
         // Wait, re-check, wait again: the estimate assumes the wall clock advances
         // at about 1 s/s, so the loop is bounded but normally runs once.
@@ -65,9 +82,29 @@ class TrueTimeCommitWait final : public Scenario {
         MURPHY_ASSERT(clocks[0].After(s1));
       }
       total_wait += now - committed_at;
+      if (capture.enabled()) {
+        if (with_remedy) {
+          capture.Write(Instant() + committed_at, node_ids[0], Instant() + committed_at,
+                        kEpoch + committed_at + offsets[0], "commit_wait",
+                        {{"transaction", std::string_view(t1)}, {"duration_ns", (now - committed_at).nanoseconds()}});
+        }
+        trace(0, "commit_acknowledged", {{"transaction", std::string_view(t1)}});
+        trace(0, "send", {{"target", uint64_t{2}}, {"message", uint64_t(pair + 1)}, {"bytes", uint64_t{8}}});
+      }
       // T2 starts on B just after T1's acknowledgement (within 1 ms).
       now += rng.UniformDuration(Duration::Zero(), Milliseconds(1));
       const WallTime s2 = clocks[1].Now().latest;
+      if (capture.enabled()) {
+        const std::string stamp = FormatDuration(s2 - kEpoch);
+        trace(1, "deliver", {{"source", uint64_t{1}}, {"message", uint64_t(pair + 1)}, {"bytes", uint64_t{8}}});
+        trace(1, "begin", {{"transaction", std::string_view(t2)}, {"timestamp", std::string_view(stamp)}});
+        if (s2 <= s1) {
+          const std::string earlier = FormatDuration(s1 - kEpoch);
+          trace(1, "external_consistency_violated",
+                {{"transaction", std::string_view(t2)}, {"timestamp", std::string_view(stamp)},
+                 {"after", std::string_view(t1)}, {"after_timestamp", std::string_view(earlier)}});
+        }
+      }
       if (s2 <= s1) {
         ++violations;
         if (first_violation.empty()) {
@@ -86,6 +123,7 @@ class TrueTimeCommitWait final : public Scenario {
     outcome.summary = std::to_string(violations) + " of " + std::to_string(kTransactionPairs) +
                       " later transactions ordered before earlier ones; mean commit wait " +
                       FormatDuration(total_wait / kTransactionPairs) + " (epsilon " + FormatDuration(kSyncError) + ")";
+    capture.Finish(&outcome);
     return outcome;
   }
 };

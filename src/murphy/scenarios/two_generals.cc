@@ -38,6 +38,7 @@
 #include "murphy/scenarios/scenario.h"
 #include "murphy/scenarios/scenarios.h"
 #include "murphy/scenarios/sim_support.h"
+#include "murphy/scenarios/trace_capture.h"
 #include "murphy/sim/simulator.h"
 
 namespace murphy {
@@ -193,8 +194,11 @@ struct Tally {
   std::string first;  // the first disagreement, described
 };
 
-Tally Fight(uint64_t seed, const Protocol& protocol, int battles, bool cut_acknowledgements) {
-  sim::Simulator simulator(scenarios::ScenarioSimOptions(seed));
+// With `options.capture_trace`, the fight's trace (titled `title`) goes to `outcome`.
+Tally Fight(uint64_t seed, const Protocol& protocol, int battles, bool cut_acknowledgements,
+            const RunOptions& options = RunOptions(), std::string title = "", RunOutcome* outcome = nullptr) {
+  scenarios::TraceCapture capture(options, std::move(title), sim::SimOptions().wall_origin);
+  sim::Simulator simulator(scenarios::SimOptionsFor(seed, capture));
   sim::LinkConfig link = scenarios::UniformLink(Milliseconds(1), Milliseconds(5));
   link.loss_probability = kLossProbability;
   simulator.SetAllLinks(link);
@@ -234,6 +238,8 @@ Tally Fight(uint64_t seed, const Protocol& protocol, int battles, bool cut_ackno
                     " acks lost; " + who;
     }
   }
+  capture.NameLanes(simulator);
+  if (outcome != nullptr) capture.Finish(outcome);
   return tally;
 }
 
@@ -251,7 +257,7 @@ class TwoGenerals final : public Scenario {
     return "retry the order until acknowledged (idempotent): agreement with probability -> 1, never certainty";
   }
 
-  RunOutcome Run(uint64_t seed, bool with_remedy) const override {
+  RunOutcome Run(uint64_t seed, bool with_remedy, const RunOptions& options) const override {
     RunOutcome outcome;
     outcome.Add("loss_probability", kLossProbability);
     if (!with_remedy) {
@@ -262,7 +268,10 @@ class TwoGenerals final : public Scenario {
       for (int n = 1; n <= kMaxFixedMessages; ++n) {
         Protocol protocol;
         protocol.fixed_messages = n;
-        const Tally tally = Fight(seed + static_cast<uint64_t>(n) * 1'000'003, protocol, kSearchBattles, false);
+        // The report draws the order-and-acknowledgement protocol (two messages).
+        const RunOptions& capture = n == 2 ? options : RunOptions();
+        const Tally tally = Fight(seed + static_cast<uint64_t>(n) * 1'000'003, protocol, kSearchBattles, false,
+                                  capture, "2 messages: an order and its acknowledgement", &outcome);
         outcome.Add("disagreements_with_" + std::to_string(n) + "_messages", tally.disagreements);
         total += tally.disagreements;
         counts += (counts.empty() ? "" : ", ") + std::to_string(n) + "->" + std::to_string(tally.disagreements);
@@ -291,7 +300,11 @@ class TwoGenerals final : public Scenario {
     for (const int retries : kRetryBudgets) {
       Protocol protocol;
       protocol.retries = retries;
-      const Tally tally = Fight(seed + static_cast<uint64_t>(retries) * 2'000'003, protocol, kBoundBattles, false);
+      // The report draws the run the checker judges (kBoundRetries).
+      const RunOptions& capture = retries == kBoundRetries ? options : RunOptions();
+      const Tally tally = Fight(seed + static_cast<uint64_t>(retries) * 2'000'003, protocol, kBoundBattles, false,
+                                capture, "order resent until acknowledged, up to " + std::to_string(retries) +
+                                " retries", &outcome);
       const double rate = static_cast<double>(tally.disagreements) / tally.battles;
       outcome.Add("disagreement_rate_" + std::to_string(retries) + "_retries", rate);
       outcome.Add("messages_per_battle_" + std::to_string(retries) + "_retries",
