@@ -225,4 +225,12 @@ std::vector<Delivery> LocalLockService::Tick(Instant now) {
   return pushes;
 }
 
+std::vector<Delivery> LocalLockService::ExpireLeaseNow(LeaseId lease, Instant now) {
+  std::vector<Delivery> pushes;
+  const std::optional<lock::LeaseInfo> info = machine_.GetLease(lease);
+  if (!info.has_value()) return pushes;
+  Apply(lock::ExpireLease{lease, info->renewals}, now, nullptr, &pushes);
+  return pushes;
+}
+
 }  // namespace murphy::service

@@ -103,6 +103,13 @@ class LocalLockService {
   // Applies what the lease timers decided by `now` (expiries, wait timeouts,
   // checkpoints); returns the pushes they caused.
   std::vector<Delivery> Tick(Instant now);
+  // Ends `lease` now, as if the leader's timer had fired (an operator's revoke, or a
+  // test standing in for a leader whose clock ran fast); returns the pushes (the
+  // holder's `lost`, a waiter's `granted`). Nothing happens for an unknown lease.
+  std::vector<Delivery> ExpireLeaseNow(LeaseId lease, Instant now);
+  // When the lease timers will expire `lease` (the node's monotonic clock); nullopt if
+  // unknown.
+  std::optional<Instant> lease_deadline(LeaseId lease) const { return timers_.deadline(lease); }
   // When Tick has something to do next; nullopt if nothing is armed.
   std::optional<Instant> NextWakeup() const { return timers_.NextWakeup(); }
 
