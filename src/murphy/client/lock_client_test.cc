@@ -582,3 +582,53 @@ TEST(LockClientTest, LimitsAreEnforced) {
 
 }  // namespace
 }  // namespace murphy::client
+
+namespace murphy::client {
+namespace {
+
+// Two clients contend for one lock over a lossy, duplicating network, with random
+// pauses. At no sampled moment are both handles safe at once (mutual exclusion as the
+// holders see it), and the store's max token never goes down.
+TEST(LockClientRandomTest, NoTwoSafeHoldersUnderLossDuplicationAndPauses) {
+  for (uint64_t seed = 100; seed < 120; ++seed) {
+    SCOPED_TRACE(SeedNote(seed));
+    Harness harness(seed);
+    sim::LinkConfig faulty;
+    faulty.loss_probability = 0.1;
+    faulty.duplicate_probability = 0.1;
+    harness.sim().SetAllLinks(faulty);
+    const std::vector<NodeId> clients = {harness.AddClient("a"), harness.AddClient("b")};
+    Rng& rng = harness.sim().rng();
+    FencingToken highest_accepted;
+    uint64_t accepted = 0;
+    for (int step = 0; step < 600; ++step) {  // 30 s in 50 ms steps
+      for (const NodeId client : clients) {
+        if (harness.sim().paused(client)) continue;
+        ClientApp& app = harness.app(client);
+        const bool idle = app.handle == nullptr && !app.client.sessions();
+        if (idle) app.Acquire("orders", Seconds(2));
+        if (app.handle != nullptr && app.handle->lost()) app.handle.reset();
+        if (app.handle != nullptr && rng.Bernoulli(0.3)) app.Write("orders/1", "x");
+        if (app.handle != nullptr && rng.Bernoulli(0.02)) app.handle.reset();
+        if (rng.Bernoulli(0.005)) harness.sim().Pause(client, rng.UniformDuration(Milliseconds(100), Seconds(4)));
+      }
+      harness.RunFor(Milliseconds(50));
+      int safe = 0;
+      for (const NodeId client : clients) {
+        ClientApp& app = harness.app(client);
+        if (app.handle != nullptr && app.handle->IsSafe()) ++safe;
+        for (const WriteReply& reply : app.writes) accepted += reply.status.ok() ? 1 : 0;
+        app.writes.clear();
+      }
+      ASSERT_LE(safe, 1) << "two safe holders at step " << step;
+      if (const auto resource = harness.server().service().store().Read("orders/1")) {
+        ASSERT_GE(resource->max_token, highest_accepted) << "at step " << step;
+        highest_accepted = resource->max_token;
+      }
+    }
+    EXPECT_GT(accepted, 10u);  // the run did something
+  }
+}
+
+}  // namespace
+}  // namespace murphy::client
