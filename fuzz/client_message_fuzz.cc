@@ -69,8 +69,10 @@ std::vector<std::vector<uint8_t>> MurphyFuzzSeedInputs() {
   const std::vector<Response> responses = {
       MakeResponse(header, Status::Ok(), LeaseBody{LeaseId(4), Seconds(10)}),
       MakeResponse(header, Status::Ok(), AcquireBody{AcquireState::kWaiting, FencingToken(), 1, 7}),
-      MakeResponse(header, Status::Ok(), LockInfoBody{"orders", LeaseId(4), FencingToken(34), 1, {{LeaseId(5), 7, {}}}}),
-      MakeResponse(header, Status::Ok(), LeaseInfoBody{LeaseId(4), NodeId(3), Seconds(10), Seconds(3), 2, {"a"}, {"b"}}),
+      MakeResponse(header, Status::Ok(),
+                   LockInfoBody{"orders", LeaseId(4), FencingToken(34), 1, {{LeaseId(5), 7, {}}}}),
+      MakeResponse(header, Status::Ok(),
+                   LeaseInfoBody{LeaseId(4), NodeId(3), Seconds(10), Seconds(3), 2, {"a"}, {"b"}}),
       MakeResponse(header, AbortedError("stale token"), WriteBody{FencingToken(35), 9}),
       MakeResponse(header, Status::Ok(), ReadBody{"orders", FencingToken(35), 9, "value"}),
       MakeNotLeaderResponse(header, NodeId(2)),

@@ -39,7 +39,8 @@ Channel::Channel(Env& env, ChannelOptions options)
   MURPHY_ASSERT(!options_.nodes.empty());
   MURPHY_ASSERT(options_.nodes.size() <= ChannelOptions::kMaxNodes);
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
-    for (size_t j = i + 1; j < options_.nodes.size(); ++j) MURPHY_ASSERT(options_.nodes[i] != options_.nodes[j]);
+    for (size_t j = i + 1; j < options_.nodes.size(); ++j)
+      MURPHY_ASSERT(options_.nodes[i] != options_.nodes[j]);
   }
   MURPHY_ASSERT(options_.attempt_timeout > Duration::Zero());
   MURPHY_ASSERT(!options_.attempt_timeout.is_infinite());
@@ -115,7 +116,8 @@ void Channel::Start(Pending* call) {
     call->sequence = next_sequence_++;
     request.idempotence = Idempotence::kNonIdempotent;
     request.key = IdempotencyKey::FromClientSequence(client_id().value(), call->sequence);
-    if (auto* write = std::get_if<protocol::WriteRequest>(&call->body); write != nullptr && write->idempotency_key.empty()) {
+    if (auto* write = std::get_if<protocol::WriteRequest>(&call->body);
+        write != nullptr && write->idempotency_key.empty()) {
       write->idempotency_key = request.key->ToString();
     }
   } else {
@@ -173,11 +175,13 @@ void Channel::Transmit(Pending* call) {
   MURPHY_ASSERT(call->phase == Phase::kInFlight);
   if (call->send_number > 0 && call->options.may_continue != nullptr && !call->options.may_continue()) {
     if (call->retry->any_outcome_unknown()) {
-      Complete(call->id, DeadlineExceededError("outcome unknown: an earlier attempt timed out, and the caller "
-                                               "stopped the retries"),
+      Complete(call->id,
+               DeadlineExceededError("outcome unknown: an earlier attempt timed out, and the caller "
+                                     "stopped the retries"),
                std::nullopt);
     } else {
-      Complete(call->id, FailedPreconditionError("stopped by the caller before a retry; not applied"), std::nullopt);
+      Complete(call->id, FailedPreconditionError("stopped by the caller before a retry; not applied"),
+               std::nullopt);
     }
     return;
   }
@@ -238,7 +242,8 @@ void Channel::OnResponse(NodeId source, const protocol::Response& response) {
     // A late answer to an older transmission of a live call: use it if it settles the
     // call (the node's stored result for this sequence number).
     const bool live = call->phase == Phase::kInFlight || call->phase == Phase::kBackingOff;
-    if (live && call->send_number > 0 && response.send_number <= call->send_number && IsDefinitive(response)) {
+    if (live && call->send_number > 0 && response.send_number <= call->send_number &&
+        IsDefinitive(response)) {
       ++metrics_.late_responses_used;
       Complete(call->id, response.status(), response);
     } else {
@@ -316,14 +321,14 @@ void Channel::Complete(uint64_t id, Status status, std::optional<protocol::Respo
   const auto it = calls_.find(id);
   MURPHY_ASSERT(it != calls_.end());
   Pending* call = it->second.get();
-  MURPHY_ASSERT(call->phase != Phase::kFailing);
+  MURPHY_ASSERT(call->phase != Phase::kCompleting);
   Disarm(call);
   if (call->permit.has_value()) {
     if (call->permit->admitted()) breakers_[call->endpoint]->Release(std::move(*call->permit));
     call->permit.reset();
   }
   const bool started_mutation = call->mutation && call->retry.has_value();
-  call->phase = Phase::kFailing;
+  call->phase = Phase::kCompleting;
   call->failure = std::move(status);
   // Deliver on a later turn of the loop: never from inside Call or a caller's stack.
   CallResult result;

@@ -119,11 +119,11 @@ struct ChannelMetrics {
   uint64_t transmissions = 0;
   uint64_t attempt_timeouts = 0;
   uint64_t redirects = 0;
-  uint64_t breaker_skips = 0;          // a node skipped because its breaker was open
-  uint64_t all_breakers_open = 0;      // attempts that found no admitting node
+  uint64_t breaker_skips = 0;      // a node skipped because its breaker was open
+  uint64_t all_breakers_open = 0;  // attempts that found no admitting node
   uint64_t late_responses_used = 0;
-  uint64_t responses_ignored = 0;      // stale, unknown or from the wrong node
-  uint64_t malformed = 0;              // undecodable datagrams
+  uint64_t responses_ignored = 0;  // stale, unknown or from the wrong node
+  uint64_t malformed = 0;          // undecodable datagrams
   uint64_t pushes = 0;
 };
 
@@ -158,7 +158,7 @@ class Channel {
   const ChannelOptions& options() const { return options_; }
 
  private:
-  enum class Phase : uint8_t { kQueued, kInFlight, kBackingOff, kFailing };
+  enum class Phase : uint8_t { kQueued, kInFlight, kBackingOff, kCompleting };
   struct Pending {
     uint64_t id = 0;
     protocol::RequestBody body;
@@ -178,7 +178,7 @@ class Channel {
     bool timer_armed = false;
     std::optional<Instant> first_sent;
     Duration boot_offset_at_first_send;
-    Status failure;  // kFailing only
+    Status failure;  // kCompleting only: the outcome being delivered
   };
 
   void Start(Pending* call);
@@ -210,7 +210,7 @@ class Channel {
   uint64_t next_sequence_;
   size_t mutations_in_flight_ = 0;
   std::map<uint64_t, std::unique_ptr<Pending>> calls_;  // by call id (= request id)
-  std::vector<uint64_t> queue_;                          // queued mutations, FIFO
+  std::vector<uint64_t> queue_;                         // queued mutations, FIFO
   PushHandler push_handler_;
   ChannelMetrics metrics_;
 };

@@ -1,5 +1,6 @@
 #include "murphy/client/lock_client.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,7 +12,8 @@ namespace {
 
 Status CheckName(std::string_view what, std::string_view name) {
   if (name.empty()) return InvalidArgumentError(std::string(what) + " name is empty");
-  if (name.size() > protocol::kMaxNameBytes) return InvalidArgumentError(std::string(what) + " name too long");
+  if (name.size() > protocol::kMaxNameBytes)
+    return InvalidArgumentError(std::string(what) + " name too long");
   return Status::Ok();
 }
 
@@ -90,7 +92,8 @@ void LockClient::Acquire(std::string name, Duration ttl, protocol::AcquireMode m
   MURPHY_ASSERT(done != nullptr);
   Status invalid = CheckName("lock", name);
   if (invalid.ok() && ttl <= Duration::Zero()) invalid = InvalidArgumentError("ttl must be positive");
-  if (invalid.ok() && options.wait_timeout < Duration::Zero()) invalid = InvalidArgumentError("negative wait");
+  if (invalid.ok() && options.wait_timeout < Duration::Zero())
+    invalid = InvalidArgumentError("negative wait");
   if (invalid.ok() && sessions_.size() >= options_.max_handles) {
     invalid = ResourceExhaustedError("too many locks held or being acquired");
   }
@@ -120,7 +123,8 @@ void LockClient::OnGranted(uint64_t id, CallResult result) {
     FailAcquire(session, result.status);
     return;
   }
-  const auto* body = result.response.has_value() ? std::get_if<protocol::LeaseBody>(&result.response->body) : nullptr;
+  const auto* body =
+      result.response.has_value() ? std::get_if<protocol::LeaseBody>(&result.response->body) : nullptr;
   if (body == nullptr || !result.first_sent.has_value()) {
     FailAcquire(session, InternalError("lease grant answered without a lease"));
     return;
@@ -347,7 +351,8 @@ void LockClient::OnPoll(uint64_t id, Result<protocol::LockInfoBody> info) {
       return;
     }
     bool listed = false;
-    for (const protocol::WaiterView& waiter : info->waiters) listed = listed || waiter.lease == session->lease;
+    for (const protocol::WaiterView& waiter : info->waiters)
+      listed = listed || waiter.lease == session->lease;
     const bool complete = info->waiters.size() == info->waiter_count;
     waiting = listed || !complete;
   } else if (info.status().code() == StatusCode::kNotFound) {
@@ -373,7 +378,8 @@ void LockClient::OnPush(NodeId /*source*/, const protocol::Push& push) {
       if (acquiring) BecomeHolder(session, push.token);
       return;
     case protocol::PushKind::kLost:
-      if (push.reason == protocol::EndReason::kLeaseExpired || push.reason == protocol::EndReason::kLeaseRevoked) {
+      if (push.reason == protocol::EndReason::kLeaseExpired ||
+          push.reason == protocol::EndReason::kLeaseRevoked) {
         session->lease_ended = true;
       }
       if (session->state == State::kHeld && push.token == session->token) {
@@ -421,7 +427,8 @@ void LockClient::Write(const LockHandle& handle, std::string resource, std::stri
   MURPHY_ASSERT(done != nullptr);
   if (handle.client_ != this || !IsSafe(handle.session_)) {
     Soon([done = std::move(done)] {
-      done(WriteReply{FailedPreconditionError("the lock handle is not safe to act on; write not sent"), {}, 0});
+      done(WriteReply{
+          FailedPreconditionError("the lock handle is not safe to act on; write not sent"), {}, 0});
     });
     return;
   }
@@ -442,7 +449,8 @@ void LockClient::StartWrite(std::string resource, std::string lock, FencingToken
                             WriteCallback done, const WriteOptions& options, CallOptions call_options) {
   Status invalid = CheckName("resource", resource);
   if (invalid.ok()) invalid = CheckName("lock", lock);
-  if (invalid.ok() && value.size() > protocol::kMaxValueBytes) invalid = InvalidArgumentError("value too large");
+  if (invalid.ok() && value.size() > protocol::kMaxValueBytes)
+    invalid = InvalidArgumentError("value too large");
   if (!invalid.ok()) {
     Soon([done = std::move(done), invalid] { done(WriteReply{invalid, {}, 0}); });
     return;
@@ -453,18 +461,19 @@ void LockClient::StartWrite(std::string resource, std::string lock, FencingToken
   request.token = token;
   request.value = std::move(value);
   request.expected_version = options.expected_version;
-  channel_.Call(std::move(request), Deadline::After(env_.MonotonicNow(), options.timeout),
-                [done = std::move(done)](CallResult result) {
-                  WriteReply reply{result.status, {}, 0};
-                  if (result.response.has_value()) {
-                    if (const auto* body = std::get_if<protocol::WriteBody>(&result.response->body)) {
-                      reply.max_token = body->max_token;
-                      reply.version = body->version;
-                    }
-                  }
-                  done(std::move(reply));
-                },
-                std::move(call_options));
+  channel_.Call(
+      std::move(request), Deadline::After(env_.MonotonicNow(), options.timeout),
+      [done = std::move(done)](CallResult result) {
+        WriteReply reply{result.status, {}, 0};
+        if (result.response.has_value()) {
+          if (const auto* body = std::get_if<protocol::WriteBody>(&result.response->body)) {
+            reply.max_token = body->max_token;
+            reply.version = body->version;
+          }
+        }
+        done(std::move(reply));
+      },
+      std::move(call_options));
 }
 
 void LockClient::Read(std::string resource, ResultCallback<protocol::ReadBody> done, Duration timeout) {

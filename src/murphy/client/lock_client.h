@@ -60,6 +60,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "murphy/client/channel.h"

@@ -20,14 +20,14 @@ using protocol::AcquireMode;
 
 // What the test tells the fake server, and what it saw. Owned by the test.
 struct ServerControl {
-  bool silent = false;                    // answer nothing, apply nothing
-  std::optional<NodeId> redirect_to;      // answer every request "not leader, try X"
-  int redirects_left = -1;                // < 0: redirect forever
-  bool drop_all_responses = false;        // apply, but never answer
-  int drop_responses_of_kind = 0;         // apply, but drop this many answers ...
-  std::string drop_kind;                  // ... to requests of this kind
-  double duplicate_probability = 0;       // answer twice
-  bool ignore_keepalives = false;         // let leases run out
+  bool silent = false;                // answer nothing, apply nothing
+  std::optional<NodeId> redirect_to;  // answer every request "not leader, try X"
+  int redirects_left = -1;            // < 0: redirect forever
+  bool drop_all_responses = false;    // apply, but never answer
+  int drop_responses_of_kind = 0;     // apply, but drop this many answers ...
+  std::string drop_kind;              // ... to requests of this kind
+  double duplicate_probability = 0;   // answer twice
+  bool ignore_keepalives = false;     // let leases run out
   bool drop_pushes = false;
   std::vector<protocol::Request> received;
 };
@@ -54,7 +54,8 @@ class FakeServer {
     if (request == nullptr) return;
     control_->received.push_back(*request);
     if (control_->silent) return;
-    if (control_->ignore_keepalives && std::holds_alternative<protocol::KeepAliveRequest>(request->body)) return;
+    if (control_->ignore_keepalives && std::holds_alternative<protocol::KeepAliveRequest>(request->body))
+      return;
     if (control_->redirect_to.has_value() && control_->redirects_left != 0) {
       if (control_->redirects_left > 0) --control_->redirects_left;
       env_.Send(source, protocol::EncodeResponseFrame(
@@ -64,7 +65,8 @@ class FakeServer {
     service::LocalLockService::Output output = service_.Handle(source, *request, env_.MonotonicNow());
     Deliver(output.pushes);
     if (control_->drop_all_responses) return;
-    if (control_->drop_responses_of_kind > 0 && protocol::RequestKindName(request->body) == control_->drop_kind) {
+    if (control_->drop_responses_of_kind > 0 &&
+        protocol::RequestKindName(request->body) == control_->drop_kind) {
       --control_->drop_responses_of_kind;
       return;
     }
@@ -98,14 +100,15 @@ struct ClientApp {
   void Acquire(std::string name, Duration ttl, AcquireMode mode = AcquireMode::kWait,
                const AcquireOptions& options = {}) {
     acquire_status.reset();
-    client.Acquire(std::move(name), ttl, mode,
-                   [this](Result<std::unique_ptr<LockHandle>> result) {
-                     acquire_status = result.status();
-                     if (!result.ok()) return;
-                     handle = std::move(result).value();
-                     handle->OnLoss([this](Status reason) { losses.push_back(std::move(reason)); });
-                   },
-                   options);
+    client.Acquire(
+        std::move(name), ttl, mode,
+        [this](Result<std::unique_ptr<LockHandle>> result) {
+          acquire_status = result.status();
+          if (!result.ok()) return;
+          handle = std::move(result).value();
+          handle->OnLoss([this](Status reason) { losses.push_back(std::move(reason)); });
+        },
+        options);
   }
   void Write(std::string resource, std::string value) {
     client.Write(*handle, std::move(resource), std::move(value),
@@ -149,7 +152,8 @@ class Harness {
   }
 
   NodeId AddClient(const std::string& name, const LockClientOptions& options) {
-    return sim_.AddProcess(name, [options](Env& env) { return sim::Hold(std::make_unique<ClientApp>(env, options)); });
+    return sim_.AddProcess(
+        name, [options](Env& env) { return sim::Hold(std::make_unique<ClientApp>(env, options)); });
   }
   NodeId AddClient(const std::string& name) { return AddClient(name, ClientOptions()); }
 
@@ -213,7 +217,8 @@ TEST(LockClientTest, AcquiresWritesAndReleasesOnDestruction) {
   // Release on destruction: best effort, non-blocking, and it lands.
   harness.app(a).handle.reset();
   EXPECT_EQ(harness.app(a).client.sessions(), 0u);
-  ASSERT_TRUE(harness.RunUntil([&] { return !harness.server().service().machine().GetLease(lease).has_value(); }));
+  ASSERT_TRUE(
+      harness.RunUntil([&] { return !harness.server().service().machine().GetLease(lease).has_value(); }));
   EXPECT_FALSE(harness.server().service().machine().GetLock("orders")->holder.has_value());
   EXPECT_TRUE(harness.app(a).losses.empty());  // a release is not a loss
 }
@@ -298,7 +303,8 @@ TEST(LockClientTest, DeadlineMeansOutcomeUnknownNeverFailure) {
   EXPECT_EQ(harness.app(a).writes[0].status.code(), StatusCode::kDeadlineExceeded);
   EXPECT_TRUE(harness.app(a).writes[0].status.outcome_unknown());
   ASSERT_TRUE(harness.server().service().store().Read("orders/1").has_value());
-  EXPECT_EQ(harness.server().service().store().Read("orders/1")->version, 1u);  // applied once despite retries
+  EXPECT_EQ(harness.server().service().store().Read("orders/1")->version,
+            1u);  // applied once despite retries
   const auto& received = harness.control().received;
   EXPECT_GE(CountKind(received, "write"), 2u);  // it was retried, with one key
   std::string key;
@@ -404,9 +410,13 @@ void CheckSafeUntilAgainstTrueTime(double max_drift_rate, Duration margin, bool 
   EXPECT_EQ(violated, !expect_conservative);
 }
 
-TEST(LockClientTest, SafeUntilIsConservativeUnderDrift) { CheckSafeUntilAgainstTrueTime(1e-3, Milliseconds(50), true); }
+TEST(LockClientTest, SafeUntilIsConservativeUnderDrift) {
+  CheckSafeUntilAgainstTrueTime(1e-3, Milliseconds(50), true);
+}
 
-TEST(LockClientTest, SafeUntilCheckCatchesANaiveClient) { CheckSafeUntilAgainstTrueTime(0, Duration::Zero(), false); }
+TEST(LockClientTest, SafeUntilCheckCatchesANaiveClient) {
+  CheckSafeUntilAgainstTrueTime(0, Duration::Zero(), false);
+}
 
 // The chapter's GC-pause story at client level: a holder checks its lock, is paused
 // past its TTL, another client takes the lock and writes; when the first resumes, its
@@ -447,7 +457,8 @@ TEST(LockClientTest, PausedHolderLosesSafetyAndItsStaleWriteIsFenced) {
   // a resumes.
   ASSERT_TRUE(harness.RunUntil([&] { return harness.app(a).writes.size() == 2; }, Seconds(15)));
   EXPECT_FALSE(app_a.handle->IsSafe());
-  EXPECT_EQ(app_a.writes[0].status.code(), StatusCode::kFailedPrecondition) << app_a.writes[0].status.ToString();
+  EXPECT_EQ(app_a.writes[0].status.code(), StatusCode::kFailedPrecondition)
+      << app_a.writes[0].status.ToString();
   EXPECT_EQ(app_a.writes[1].status.code(), StatusCode::kAborted) << app_a.writes[1].status.ToString();
   EXPECT_EQ(app_a.writes[1].max_token, new_token);
   ASSERT_TRUE(harness.RunUntil([&] { return !app_a.losses.empty(); }, Seconds(1)));
@@ -568,8 +579,9 @@ TEST(LockClientTest, LimitsAreEnforced) {
   ClientApp& app = harness.app(a);
   std::vector<Status> results;
   for (int i = 0; i < 2; ++i) {
-    app.client.Acquire("lock" + std::to_string(i), Seconds(3), AcquireMode::kWait,
-                       [&](Result<std::unique_ptr<LockHandle>> result) { results.push_back(result.status()); });
+    app.client.Acquire(
+        "lock" + std::to_string(i), Seconds(3), AcquireMode::kWait,
+        [&](Result<std::unique_ptr<LockHandle>> result) { results.push_back(result.status()); });
   }
   app.client.Acquire("", Seconds(3), AcquireMode::kWait,
                      [&](Result<std::unique_ptr<LockHandle>> result) { results.push_back(result.status()); });
@@ -610,7 +622,8 @@ TEST(LockClientRandomTest, NoTwoSafeHoldersUnderLossDuplicationAndPauses) {
         if (app.handle != nullptr && app.handle->lost()) app.handle.reset();
         if (app.handle != nullptr && rng.Bernoulli(0.3)) app.Write("orders/1", "x");
         if (app.handle != nullptr && rng.Bernoulli(0.02)) app.handle.reset();
-        if (rng.Bernoulli(0.005)) harness.sim().Pause(client, rng.UniformDuration(Milliseconds(100), Seconds(4)));
+        if (rng.Bernoulli(0.005))
+          harness.sim().Pause(client, rng.UniformDuration(Milliseconds(100), Seconds(4)));
       }
       harness.RunFor(Milliseconds(50));
       int safe = 0;

@@ -379,8 +379,9 @@ bool IsMutation(const RequestBody& body) {
 }
 
 std::string_view RequestKindName(const RequestBody& body) {
-  static constexpr std::string_view kNames[] = {"grant-lease", "keepalive", "revoke-lease", "acquire", "release",
-                                                 "write",       "get-lock",  "get-lease",    "read"};
+  static constexpr std::string_view kNames[] = {"grant-lease", "keepalive", "revoke-lease",
+                                                "acquire",     "release",   "write",
+                                                "get-lock",    "get-lease", "read"};
   static_assert(std::size(kNames) == kRequestKindCount);
   return kNames[body.index()];
 }
@@ -466,7 +467,8 @@ Result<Request> DecodeRequest(std::span<const uint8_t> payload) {
 }
 
 Bytes EncodeResponse(const Response& response) {
-  MURPHY_ASSERT_MSG(response.code != StatusCode::kOk || response.message.empty(), "an OK response has no message");
+  MURPHY_ASSERT_MSG(response.code != StatusCode::kOk || response.message.empty(),
+                    "an OK response has no message");
   MURPHY_ASSERT_MSG(!response.not_leader || response.code == StatusCode::kUnavailable,
                     "not leader is UNAVAILABLE");
   ByteWriter writer;
@@ -540,7 +542,9 @@ Result<Push> DecodePush(std::span<const uint8_t> payload) {
   return push;
 }
 
-Bytes EncodeRequestFrame(const Request& request) { return EncodeFrame(kLockRequestFrame, EncodeRequest(request)); }
+Bytes EncodeRequestFrame(const Request& request) {
+  return EncodeFrame(kLockRequestFrame, EncodeRequest(request));
+}
 Bytes EncodeResponseFrame(const Response& response) {
   return EncodeFrame(kLockResponseFrame, EncodeResponse(response));
 }

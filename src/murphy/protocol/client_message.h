@@ -68,12 +68,12 @@ inline constexpr uint8_t kLockPushFrame = 0x12;
 inline constexpr uint8_t kClientMessageVersion = 1;
 
 // Limits (decoders refuse more; encoders assert).
-inline constexpr size_t kMaxNameBytes = 1024;            // lock and resource names
-inline constexpr size_t kMaxValueBytes = 256 << 10;      // a store value
-inline constexpr size_t kMaxKeyBytes = 128;              // an idempotency key
+inline constexpr size_t kMaxNameBytes = 1024;        // lock and resource names
+inline constexpr size_t kMaxValueBytes = 256 << 10;  // a store value
+inline constexpr size_t kMaxKeyBytes = 128;          // an idempotency key
 inline constexpr size_t kMaxStatusMessageBytes = 1024;
-inline constexpr size_t kMaxWaitersInResponse = 1024;    // LockInfo waiters listed
-inline constexpr size_t kMaxLocksInResponse = 256;       // LeaseInfo held / waiting listed
+inline constexpr size_t kMaxWaitersInResponse = 1024;  // LockInfo waiters listed
+inline constexpr size_t kMaxLocksInResponse = 256;     // LeaseInfo held / waiting listed
 inline constexpr size_t kMaxClientMessageBytes = kDefaultMaxFramePayload;
 
 // --- Requests --------------------------------------------------------------------------
@@ -183,9 +183,9 @@ struct WaiterView {
 struct LockInfoBody {
   std::string lock;
   std::optional<LeaseId> holder;
-  FencingToken token;                // the holder's; when free, the last granted
-  uint64_t waiter_count = 0;         // all waiters
-  std::vector<WaiterView> waiters;   // the first kMaxWaitersInResponse, FIFO order
+  FencingToken token;               // the holder's; when free, the last granted
+  uint64_t waiter_count = 0;        // all waiters
+  std::vector<WaiterView> waiters;  // the first kMaxWaitersInResponse, FIFO order
   bool operator==(const LockInfoBody&) const = default;
 };
 // GetLease.
@@ -214,7 +214,8 @@ struct ReadBody {
   bool operator==(const ReadBody&) const = default;
 };
 
-using ResponseBody = std::variant<NoBody, LeaseBody, AcquireBody, LockInfoBody, LeaseInfoBody, WriteBody, ReadBody>;
+using ResponseBody =
+    std::variant<NoBody, LeaseBody, AcquireBody, LockInfoBody, LeaseInfoBody, WriteBody, ReadBody>;
 
 struct Response {
   uint64_t request_id = 0;
@@ -243,7 +244,13 @@ enum class PushKind : uint8_t {
   kWaitEnded = 3,  // a wait for `lock` ended without a grant; `reason` says why
 };
 // The same values as lock::EndReason.
-enum class EndReason : uint8_t { kNone = 0, kReleased = 1, kLeaseExpired = 2, kLeaseRevoked = 3, kWaitTimedOut = 4 };
+enum class EndReason : uint8_t {
+  kNone = 0,
+  kReleased = 1,
+  kLeaseExpired = 2,
+  kLeaseRevoked = 3,
+  kWaitTimedOut = 4
+};
 
 struct Push {
   PushKind kind = PushKind::kGranted;

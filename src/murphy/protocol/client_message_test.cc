@@ -26,11 +26,14 @@ std::vector<Request> SampleRequests() {
   requests.push_back({Header(1), GrantLeaseRequest{Seconds(10)}});
   requests.push_back({Header(2), KeepAliveRequest{LeaseId(5)}});
   requests.push_back({Header(3), RevokeLeaseRequest{LeaseId(5)}});
-  requests.push_back({Header(4), AcquireRequest{"orders", LeaseId(5), AcquireMode::kWaitWithTimeout, Seconds(3)}});
+  requests.push_back(
+      {Header(4), AcquireRequest{"orders", LeaseId(5), AcquireMode::kWaitWithTimeout, Seconds(3)}});
   requests.push_back({Header(5), AcquireRequest{"", LeaseId(0), AcquireMode::kTry, Duration::Zero()}});
   requests.push_back({Header(6), ReleaseRequest{"orders", LeaseId(5)}});
-  requests.push_back({Header(7), WriteRequest{"orders/17", "orders", FencingToken(34), "payload", 12, "key-1"}});
-  requests.push_back({Header(8), WriteRequest{"r", "l", FencingToken(1), std::string(1000, 'x'), std::nullopt, ""}});
+  requests.push_back(
+      {Header(7), WriteRequest{"orders/17", "orders", FencingToken(34), "payload", 12, "key-1"}});
+  requests.push_back(
+      {Header(8), WriteRequest{"r", "l", FencingToken(1), std::string(1000, 'x'), std::nullopt, ""}});
   requests.push_back({Header(0), GetLockRequest{"orders"}});
   requests.push_back({Header(0), GetLeaseRequest{LeaseId(5)}});
   requests.push_back({Header(0), ReadRequest{"orders/17"}});
@@ -47,17 +50,20 @@ std::vector<Response> SampleResponses() {
   std::vector<Response> responses;
   responses.push_back(MakeResponse(header, Status::Ok()));
   responses.push_back(MakeResponse(header, Status::Ok(), LeaseBody{LeaseId(5), Seconds(10)}));
-  responses.push_back(MakeResponse(header, Status::Ok(), AcquireBody{AcquireState::kGranted, FencingToken(34), 0, 0}));
-  responses.push_back(MakeResponse(header, Status::Ok(), AcquireBody{AcquireState::kWaiting, FencingToken(), 2, 9}));
-  LockInfoBody info{"orders", LeaseId(5), FencingToken(34), 3, {{LeaseId(6), 1, Seconds(1)}, {LeaseId(7), 2, {}}}};
+  responses.push_back(
+      MakeResponse(header, Status::Ok(), AcquireBody{AcquireState::kGranted, FencingToken(34), 0, 0}));
+  responses.push_back(
+      MakeResponse(header, Status::Ok(), AcquireBody{AcquireState::kWaiting, FencingToken(), 2, 9}));
+  LockInfoBody info{
+      "orders", LeaseId(5), FencingToken(34), 3, {{LeaseId(6), 1, Seconds(1)}, {LeaseId(7), 2, {}}}};
   responses.push_back(MakeResponse(header, Status::Ok(), info));
   info.holder.reset();
   info.waiters.clear();
   info.waiter_count = 0;
   responses.push_back(MakeResponse(header, Status::Ok(), info));
-  responses.push_back(MakeResponse(
-      header, Status::Ok(),
-      LeaseInfoBody{LeaseId(5), NodeId(9), Seconds(10), Seconds(4), 7, {"a", "b"}, {"c"}}));
+  responses.push_back(
+      MakeResponse(header, Status::Ok(),
+                   LeaseInfoBody{LeaseId(5), NodeId(9), Seconds(10), Seconds(4), 7, {"a", "b"}, {"c"}}));
   responses.push_back(MakeResponse(header, AbortedError("stale token"), WriteBody{FencingToken(35), 4}));
   responses.push_back(MakeResponse(header, Status::Ok(), ReadBody{"orders", FencingToken(34), 4, "value"}));
   responses.push_back(MakeResponse(header, NotFoundError("no such lease")));
@@ -143,8 +149,8 @@ TEST(ClientMessageTest, PushesRoundTrip) {
 
 TEST(ClientMessageTest, LargestMessagesFitTheFrameLimit) {
   Request write{Header(1), WriteRequest{std::string(kMaxNameBytes, 'r'), std::string(kMaxNameBytes, 'l'),
-                                        FencingToken(UINT64_MAX), std::string(kMaxValueBytes, 'v'), UINT64_MAX,
-                                        std::string(kMaxKeyBytes, 'k')}};
+                                        FencingToken(UINT64_MAX), std::string(kMaxValueBytes, 'v'),
+                                        UINT64_MAX, std::string(kMaxKeyBytes, 'k')}};
   ClientMessage message;
   EXPECT_TRUE(DecodeClientMessage(EncodeRequestFrame(write), &message).ok());
   LeaseInfoBody info;
@@ -164,12 +170,12 @@ TEST(ClientMessageTest, RefusesWhatIsMalformed) {
   {
     ByteWriter writer;
     writer.PutU8(kClientMessageVersion);
-    writer.PutVarint(1);   // request id
-    writer.PutVarint(1);   // send number
-    writer.PutVarint(9);   // client
-    writer.PutVarint(0);   // sequence 0 ...
+    writer.PutVarint(1);  // request id
+    writer.PutVarint(1);  // send number
+    writer.PutVarint(9);  // client
+    writer.PutVarint(0);  // sequence 0 ...
     writer.PutSignedVarint(0);
-    writer.PutU8(2);       // ... on a keepalive
+    writer.PutU8(2);  // ... on a keepalive
     writer.PutVarint(5);
     EXPECT_EQ(DecodeRequest(writer.bytes()).status().code(), StatusCode::kInvalidArgument);
   }
@@ -241,7 +247,8 @@ TEST(ClientMessageTest, EveryTruncationIsRefused) {
   for (const Bytes& frame : SampleFrames()) {
     for (size_t size = 0; size < frame.size(); ++size) {
       ClientMessage message;
-      EXPECT_FALSE(DecodeClientMessage(std::span(frame).first(size), &message).ok()) << "frame prefix " << size;
+      EXPECT_FALSE(DecodeClientMessage(std::span(frame).first(size), &message).ok())
+          << "frame prefix " << size;
     }
     const Result<Frame> whole = DecodeFrame(frame);
     ASSERT_TRUE(whole.ok());

@@ -59,7 +59,8 @@ lock::RequestId RequestIdOf(const protocol::RequestHeader& header) {
 Route RouteOf(const protocol::RequestBody& body) {
   if (std::holds_alternative<protocol::WriteRequest>(body)) return Route::kStoreWrite;
   if (std::holds_alternative<protocol::ReadRequest>(body)) return Route::kStoreRead;
-  if (std::holds_alternative<protocol::GetLockRequest>(body) || std::holds_alternative<protocol::GetLeaseRequest>(body)) {
+  if (std::holds_alternative<protocol::GetLockRequest>(body) ||
+      std::holds_alternative<protocol::GetLeaseRequest>(body)) {
     return Route::kLockRead;
   }
   return Route::kLockCommand;
@@ -67,8 +68,8 @@ Route RouteOf(const protocol::RequestBody& body) {
 
 Status CheckRequest(const protocol::Request& request, NodeId source) {
   if (request.header.client != source) {
-    return PermissionDeniedError("request names client " + ToString(request.header.client) + " but came from " +
-                                 ToString(source));
+    return PermissionDeniedError("request names client " + ToString(request.header.client) +
+                                 " but came from " + ToString(source));
   }
   if (request.header.budget <= Duration::Zero()) {
     return DeadlineExceededError("the client's deadline budget was spent on arrival; not applied");
@@ -97,8 +98,8 @@ lock::Command ToLockCommand(const protocol::Request& request) {
 
 store::FencedWrite ToFencedWrite(const protocol::Request& request) {
   const auto& write = std::get<protocol::WriteRequest>(request.body);
-  return store::FencedWrite{write.resource, write.lock,           write.token,
-                            write.value,    write.expected_version, write.idempotency_key};
+  return store::FencedWrite{write.resource,         write.lock,           write.token, write.value,
+                            write.expected_version, write.idempotency_key};
 }
 
 protocol::Response LockCommandResponse(const protocol::Request& request, const lock::CommandResult& result) {
@@ -106,7 +107,8 @@ protocol::Response LockCommandResponse(const protocol::Request& request, const l
   if (!result.status.ok()) return protocol::MakeResponse(request.header, result.status);
   if (std::holds_alternative<protocol::GrantLeaseRequest>(request.body) ||
       std::holds_alternative<protocol::KeepAliveRequest>(request.body)) {
-    return protocol::MakeResponse(request.header, result.status, protocol::LeaseBody{result.lease, result.ttl});
+    return protocol::MakeResponse(request.header, result.status,
+                                  protocol::LeaseBody{result.lease, result.ttl});
   }
   if (std::holds_alternative<protocol::AcquireRequest>(request.body)) {
     return protocol::MakeResponse(
@@ -116,7 +118,8 @@ protocol::Response LockCommandResponse(const protocol::Request& request, const l
   return protocol::MakeResponse(request.header, result.status);
 }
 
-protocol::Response StoreWriteResponse(const protocol::RequestHeader& header, const store::WriteResult& result) {
+protocol::Response StoreWriteResponse(const protocol::RequestHeader& header,
+                                      const store::WriteResult& result) {
   return protocol::MakeResponse(header, result.status, protocol::WriteBody{result.max_token, result.version});
 }
 
@@ -193,7 +196,8 @@ void LocalLockService::Apply(const lock::Command& command, Instant now, lock::Co
   if (result != nullptr) *result = std::move(output.result);
 }
 
-LocalLockService::Output LocalLockService::Handle(NodeId source, const protocol::Request& request, Instant now) {
+LocalLockService::Output LocalLockService::Handle(NodeId source, const protocol::Request& request,
+                                                  Instant now) {
   Output output;
   if (Status status = CheckRequest(request, source); !status.ok()) {
     output.response = protocol::MakeResponse(request.header, status);

@@ -64,7 +64,8 @@ store::FencedWrite ToFencedWrite(const protocol::Request& request);
 protocol::Response LockCommandResponse(const protocol::Request& request, const lock::CommandResult& result);
 // The response to a store write once applied: status and a WriteBody (also on
 // rejection, so the client learns the store's max_token).
-protocol::Response StoreWriteResponse(const protocol::RequestHeader& header, const store::WriteResult& result);
+protocol::Response StoreWriteResponse(const protocol::RequestHeader& header,
+                                      const store::WriteResult& result);
 // Reads answered from the (applied) state. NotFound for an unknown lock, lease or
 // resource. Lists longer than the protocol's limits are cut (waiter_count stays whole).
 // REQUIRES: route kLockRead / kStoreRead respectively.

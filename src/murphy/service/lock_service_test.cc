@@ -58,9 +58,11 @@ TEST(LockServiceTest, ChecksSenderAndBudget) {
 
 TEST(LockServiceTest, ConvertsCommandsWithTheirRequestId) {
   const lock::Command acquire = ToLockCommand(Mutation(
-      4, protocol::AcquireRequest{"orders", LeaseId(3), protocol::AcquireMode::kWaitWithTimeout, Seconds(2)}));
-  EXPECT_EQ(std::get<lock::Acquire>(acquire),
-            (lock::Acquire{{kClient, 4}, "orders", LeaseId(3), lock::AcquireMode::kWaitWithTimeout, Seconds(2)}));
+      4,
+      protocol::AcquireRequest{"orders", LeaseId(3), protocol::AcquireMode::kWaitWithTimeout, Seconds(2)}));
+  EXPECT_EQ(
+      std::get<lock::Acquire>(acquire),
+      (lock::Acquire{{kClient, 4}, "orders", LeaseId(3), lock::AcquireMode::kWaitWithTimeout, Seconds(2)}));
   EXPECT_EQ(std::get<lock::KeepAlive>(ToLockCommand(Mutation(5, protocol::KeepAliveRequest{LeaseId(3)}))),
             (lock::KeepAlive{{kClient, 5}, LeaseId(3)}));
   const store::FencedWrite write =
@@ -73,8 +75,8 @@ TEST(LockServiceTest, PushesOnlyClientFacingEvents) {
   const std::optional<Delivery> push = PushFor(granted);
   ASSERT_TRUE(push.has_value());
   EXPECT_EQ(push->client, kClient);
-  EXPECT_EQ(push->push, (protocol::Push{protocol::PushKind::kGranted, LeaseId(3), "orders", FencingToken(9), 0,
-                                        protocol::EndReason::kNone}));
+  EXPECT_EQ(push->push, (protocol::Push{protocol::PushKind::kGranted, LeaseId(3), "orders", FencingToken(9),
+                                        0, protocol::EndReason::kNone}));
   lock::Event renewed{lock::EventKind::kLeaseRenewed, kClient, LeaseId(3)};
   EXPECT_FALSE(PushFor(renewed).has_value());
 }
@@ -99,7 +101,8 @@ TEST(LockServiceTest, LocalServiceGrantsExpiresAndFences) {
   auto stolen = service.Handle(kOther, Mutation(10, WaitFor("orders", lease), kOther), now);
   EXPECT_EQ(stolen.response.code, StatusCode::kPermissionDenied);
 
-  auto write = service.Handle(kClient, Mutation(3, protocol::WriteRequest{"r", "orders", token, "v1", {}, "k1"}), now);
+  auto write =
+      service.Handle(kClient, Mutation(3, protocol::WriteRequest{"r", "orders", token, "v1", {}, "k1"}), now);
   EXPECT_EQ(write.response.code, StatusCode::kOk);
 
   // The lease expires on the service's clock; the holder is told.
@@ -110,14 +113,16 @@ TEST(LockServiceTest, LocalServiceGrantsExpiresAndFences) {
   EXPECT_EQ(pushes[0].push.reason, protocol::EndReason::kLeaseExpired);
 
   // Another client takes the lock with a larger token; the old token is fenced off.
-  auto other_grant = service.Handle(kOther, Mutation(11, protocol::GrantLeaseRequest{Seconds(3)}, kOther), now);
+  auto other_grant =
+      service.Handle(kOther, Mutation(11, protocol::GrantLeaseRequest{Seconds(3)}, kOther), now);
   const LeaseId other_lease = std::get<protocol::LeaseBody>(other_grant.response.body).lease;
-  auto other_acquire =
-      service.Handle(kOther, Mutation(12, WaitFor("orders", other_lease), kOther), now);
+  auto other_acquire = service.Handle(kOther, Mutation(12, WaitFor("orders", other_lease), kOther), now);
   const FencingToken newer = std::get<protocol::AcquireBody>(other_acquire.response.body).token;
   EXPECT_GT(newer, token);
-  service.Handle(kOther, Mutation(13, protocol::WriteRequest{"r", "orders", newer, "v2", {}, "k2"}, kOther), now);
-  auto stale = service.Handle(kClient, Mutation(4, protocol::WriteRequest{"r", "orders", token, "v3", {}, "k3"}), now);
+  service.Handle(kOther, Mutation(13, protocol::WriteRequest{"r", "orders", newer, "v2", {}, "k2"}, kOther),
+                 now);
+  auto stale =
+      service.Handle(kClient, Mutation(4, protocol::WriteRequest{"r", "orders", token, "v3", {}, "k3"}), now);
   EXPECT_EQ(stale.response.code, StatusCode::kAborted);
   EXPECT_EQ(std::get<protocol::WriteBody>(stale.response.body).max_token, newer);
 
