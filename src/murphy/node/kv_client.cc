@@ -22,7 +22,8 @@ Input ToHistoryInput(const KvOperation& operation) {
 KvClient::KvClient(Env& env, KvClientOptions options) : env_(env), options_(std::move(options)) {
   MURPHY_ASSERT(!options_.servers.empty());
   MURPHY_ASSERT(!options_.keys.empty());
-  leader_ = options_.servers[env_.rng().Uniform(options_.servers.size())];
+  leader_ = options_.first_server != NodeId() ? options_.first_server
+                                               : options_.servers[env_.rng().Uniform(options_.servers.size())];
   env_.SetReceiver([this](NodeId source, std::span<const uint8_t> payload) { OnReceive(source, payload); });
   if (options_.random) ScheduleRandom();
 }

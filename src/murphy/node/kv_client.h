@@ -42,6 +42,8 @@ namespace murphy::node {
 
 struct KvClientOptions {
   std::vector<NodeId> servers;
+  // Where the first attempt goes (NodeId 0: a server chosen at random).
+  NodeId first_server;
   Duration attempt_timeout = Milliseconds(250);
   Duration operation_timeout = Seconds(5);
   BackoffOptions backoff{Milliseconds(10), 2.0, Milliseconds(200), Jitter::kFull, 10'000};

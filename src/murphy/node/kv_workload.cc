@@ -158,7 +158,7 @@ void RegisterKvWorkloads(sim::WorkloadRegistry& registry) {
   registry.Register({"kv",
                      "3 or 5 Raft nodes (NodeShell + WAL + KV state machine), 3 clients, random nemesis incl. "
                      "crashes with lost unsynced writes and fsync errors; checks linearizability, Raft safety, "
-                     "persist-before-send, and that a write commits within 5s after the faults end",
+                     "persist-before-send, and that a write commits within 2s after the faults end",
                      [] { return std::make_unique<KvWorkload>(Variant::kRandom); }});
   registry.Register({"kv-partitions",
                      "kv on 3 nodes under 8 of the 64 directed partial-partition patterns per seed (seeds 1..8 "

@@ -33,7 +33,7 @@
 
 namespace murphy::node {
 
-inline constexpr Duration kLivenessBound = Seconds(5);
+inline constexpr Duration kLivenessBound = Seconds(2);
 inline constexpr Duration kSupervisorRestartDelay = Milliseconds(300);
 
 void RegisterKvWorkloads(sim::WorkloadRegistry& registry);

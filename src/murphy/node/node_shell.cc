@@ -433,6 +433,9 @@ void NodeShell::OnSoftState(const raft::SoftState& soft) {
 void NodeShell::MaybeSnapshot() {
   if (stopped_ || options_.snapshot_every_entries == 0) return;
   if (applied_.value() - snapshot_index_.value() < options_.snapshot_every_entries) return;
+  // Raft may already hold a newer snapshot from the leader that a later Ready will
+  // hand over (it arrived while this Ready was syncing): that one supersedes ours.
+  if (raw_->raft().HasUnstableSnapshot() || applied_ <= raw_->raft().log().offset()) return;
   const std::string data = state_machine_->Snapshot();
   const std::string membership = EncodeMembership(raw_->raft().MembershipAt(applied_));
   WalSnapshot stored;
