@@ -1,6 +1,8 @@
 // Runs a libFuzzer target without libFuzzer, so `make test` exercises every fuzz
-// target with any compiler: a fixed seed's random inputs plus mutations of valid
-// frames, then every file named on the command line (a saved corpus or crash).
+// target with any compiler: a fixed seed's random inputs plus mutations (bit flips,
+// truncation, inserted bytes) of the valid inputs the target provides through
+// MurphyFuzzSeedInputs(), then every file named on the command line (a saved corpus
+// or crash).
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -8,21 +10,26 @@
 #include <vector>
 
 #include "murphy/core/rng.h"
-#include "murphy/protocol/frame.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+// Defined by each target: well-formed inputs worth mutating (may be empty).
+std::vector<std::vector<uint8_t>> MurphyFuzzSeedInputs();
 
 int main(int argc, char** argv) {
   murphy::Rng rng(20261126);
+  const std::vector<std::vector<uint8_t>> seeds = MurphyFuzzSeedInputs();
   int runs = 0;
   for (int round = 0; round < 20000; ++round) {
     std::vector<uint8_t> input;
-    if (rng.Bernoulli(0.5)) {
-      std::vector<uint8_t> payload(rng.Uniform(64));
-      for (uint8_t& byte : payload) byte = static_cast<uint8_t>(rng.NextU64());
-      input = murphy::EncodeFrame(static_cast<uint8_t>(rng.Uniform(4)), payload);
+    if (!seeds.empty() && rng.Bernoulli(0.5)) {
+      input = seeds[rng.Uniform(seeds.size())];
       for (uint64_t flips = rng.Uniform(3); flips > 0 && !input.empty(); --flips) {
         input[rng.Uniform(input.size())] ^= static_cast<uint8_t>(1U << rng.Uniform(8));
+      }
+      if (rng.Bernoulli(0.2) && !input.empty()) input.resize(rng.Uniform(input.size()));
+      if (rng.Bernoulli(0.1)) {
+        const size_t at = rng.Uniform(input.size() + 1);
+        input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), static_cast<uint8_t>(rng.NextU64()));
       }
     } else {
       input.resize(rng.Uniform(80));
@@ -33,7 +40,8 @@ int main(int argc, char** argv) {
   }
   for (int i = 1; i < argc; ++i) {
     std::ifstream file(argv[i], std::ios::binary);
-    const std::vector<uint8_t> input((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const std::vector<uint8_t> input((std::istreambuf_iterator<char>(file)),
+                                     std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(input.data(), input.size());
     ++runs;
   }

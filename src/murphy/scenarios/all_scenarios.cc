@@ -7,11 +7,18 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 4> scenarios = {
+  static const std::array<const Scenario*, 11> scenarios = {
+      &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
+      &PartitionCpApScenario(),
       &LwwClockSkewScenario(),
       &TrueTimeCommitWaitScenario(),
+      &CascadeScenario(),
+      &TwoGeneralsScenario(),
+      &ByzantineBitsScenario(),
+      &HealthChecksScenario(),
+      &SystemModelsScenario(),
   };
   return scenarios;
 }

@@ -6,9 +6,16 @@
 
 namespace murphy {
 
+const Scenario& RequestFateScenario();
 const Scenario& TimeoutDilemmaScenario();
 const Scenario& ThunderingHerdScenario();
+const Scenario& PartitionCpApScenario();
 const Scenario& LwwClockSkewScenario();
 const Scenario& TrueTimeCommitWaitScenario();
+const Scenario& CascadeScenario();
+const Scenario& TwoGeneralsScenario();
+const Scenario& ByzantineBitsScenario();
+const Scenario& HealthChecksScenario();
+const Scenario& SystemModelsScenario();
 
 }  // namespace murphy

@@ -69,5 +69,139 @@ TEST(ScenariosTest, FiguresCarryTheStory) {
   EXPECT_LE(waited.Get("mean_commit_wait_ms"), 2.5 * waited.Get("epsilon_ms"));
 }
 
+// Every fate but the lost request applies a plain retry twice or more; with keys and
+// the server's memory of them each fate takes effect exactly once.
+TEST(ScenariosTest, RequestFateCountsEffectsPerFate) {
+  const Scenario* fate = FindScenario("request-fate");
+  ASSERT_NE(fate, nullptr);
+  for (uint64_t seed : {1, 2, 3}) {
+    const RunOutcome plain = fate->Run(seed, false);
+    const RunOutcome keyed = fate->Run(seed, true);
+    EXPECT_EQ(plain.Get("lost_request_effects"), 1);
+    for (const char* name : {"request_queued", "crash_before_reply", "server_busy", "lost_reply", "delayed_reply"}) {
+      SCOPED_TRACE(name);
+      EXPECT_GE(plain.Get(std::string(name) + "_effects"), 2);
+      EXPECT_EQ(keyed.Get(std::string(name) + "_effects"), 1);
+      // The client could not tell the fates apart: it retried in every one.
+      EXPECT_GE(keyed.Get(std::string(name) + "_attempts"), 2);
+    }
+    EXPECT_EQ(keyed.Get("total_effects"), keyed.Get("logical_requests"));
+    EXPECT_EQ(keyed.Get("unanswered_requests"), 0);
+  }
+}
+
+// Every fixed number of messages can end with one general attacking alone; retrying
+// until acknowledged makes disagreement rarer as retries grow, and losing every ack
+// still defeats it.
+TEST(ScenariosTest, TwoGeneralsDisagreeForEveryFixedCountAndRetriesOnlyMakeItRare) {
+  const Scenario* generals = FindScenario("two-generals");
+  ASSERT_NE(generals, nullptr);
+  const RunOutcome fixed = generals->Run(1, false);
+  for (int n = 1; n <= 6; ++n) {
+    EXPECT_GT(fixed.Get("disagreements_with_" + std::to_string(n) + "_messages"), 0) << n;
+  }
+  // Disagreement needs the last message lost after all earlier ones arrived:
+  // 0.3 x 0.7^(n-1) of 400 battles.
+  EXPECT_GT(fixed.Get("disagreements_with_1_messages"), fixed.Get("disagreements_with_6_messages"));
+  const RunOutcome retried = generals->Run(1, true);
+  EXPECT_GT(retried.Get("disagreement_rate_0_retries"), retried.Get("disagreement_rate_4_retries"));
+  EXPECT_GT(retried.Get("disagreement_rate_4_retries"), retried.Get("disagreement_rate_20_retries"));
+  EXPECT_LE(retried.Get("disagreement_rate_20_retries"), 1e-3);
+  EXPECT_EQ(retried.Get("disagreements_all_acks_lost"), 1);
+}
+
+// Flipped bits are applied as data without a checksum; with CRC-32C frames each
+// corrupted message is dropped and resent, and every write still completes.
+TEST(ScenariosTest, ByzantineBitsAreAppliedWithoutChecksumsAndDroppedWithThem) {
+  const Scenario* bits = FindScenario("byzantine-bits");
+  ASSERT_NE(bits, nullptr);
+  const RunOutcome raw = bits->Run(1, false);
+  const RunOutcome framed = bits->Run(1, true);
+  EXPECT_GT(raw.Get("corrupted_values_applied"), 0);
+  EXPECT_EQ(raw.Get("frames_dropped"), 0);
+  EXPECT_GT(framed.Get("messages_corrupted"), 0);
+  EXPECT_EQ(framed.Get("corrupted_values_applied"), 0);
+  EXPECT_EQ(framed.Get("slots_wrong_at_end"), 0);
+  EXPECT_EQ(framed.Get("frames_dropped"), framed.Get("messages_corrupted"));
+  EXPECT_EQ(framed.Get("writes_acknowledged"), framed.Get("writes"));
+}
+
+// The same detector errs forever under asynchrony, only before GST under partial
+// synchrony, and never under synchrony.
+TEST(ScenariosTest, SystemModelsBoundMistakesOnlyWhenDelaysAreBounded) {
+  const Scenario* models = FindScenario("system-models");
+  ASSERT_NE(models, nullptr);
+  const RunOutcome asynchronous = models->Run(1, false);
+  const RunOutcome bounded = models->Run(1, true);
+  EXPECT_GT(asynchronous.Get("asynchronous_mistakes_after_gst_settled"), 0);
+  EXPECT_GT(asynchronous.Get("asynchronous_longest_delay_ms"), asynchronous.Get("timeout_ms"));
+  EXPECT_GT(bounded.Get("partially_synchronous_mistakes_before_gst"), 0);
+  EXPECT_EQ(bounded.Get("partially_synchronous_mistakes_after_gst_settled"), 0);
+  EXPECT_EQ(bounded.Get("synchronous_mistakes"), 0);
+  EXPECT_LE(bounded.Get("synchronous_longest_delay_ms"), 20);
+}
+
+// Retries keep a recovered dependency overloaded; breakers fail fast, let its queue
+// drain and bring goodput back within the objective.
+TEST(ScenariosTest, CascadeStaysDownWithoutBreakersAndRecoversWithThem) {
+  const Scenario* cascade = FindScenario("cascade");
+  ASSERT_NE(cascade, nullptr);
+  const RunOutcome retrying = cascade->Run(1, false);
+  const RunOutcome breaking = cascade->Run(1, true);
+  EXPECT_EQ(retrying.Get("success_ratio_before_fault"), 1);
+  EXPECT_LT(retrying.Get("success_ratio_after_fault"), 0.1);
+  EXPECT_EQ(retrying.Get("time_to_recover_s"), -1);
+  EXPECT_GT(retrying.Get("mean_queue_depth_after_fault"), 150);
+  EXPECT_GT(retrying.Get("served_after_caller_gave_up"), 1000);
+  EXPECT_GE(breaking.Get("time_to_recover_s"), 0);
+  EXPECT_LE(breaking.Get("time_to_recover_s"), 5);
+  EXPECT_LT(breaking.Get("mean_queue_depth_after_fault"), 10);
+  EXPECT_LT(breaking.Get("peak_queue_depth"), retrying.Get("peak_queue_depth"));
+  EXPECT_GT(breaking.Get("breaker_opens"), 0);
+  EXPECT_GT(breaking.Get("failed_fast_calls"), 0);
+  EXPECT_LT(breaking.Get("attempts"), retrying.Get("attempts"));
+}
+
+// LWW silently drops one side's acknowledged writes on heal; a majority quorum refuses
+// the minority's writes instead; version vectors keep both sides as siblings.
+TEST(ScenariosTest, PartitionLosesWritesWithLwwOnly) {
+  const Scenario* partition = FindScenario("partition-cp-ap");
+  ASSERT_NE(partition, nullptr);
+  const RunOutcome lww = partition->Run(1, false);
+  const RunOutcome remedies = partition->Run(1, true);
+  EXPECT_GE(lww.Get("replica_states_at_heal"), 2);
+  EXPECT_GT(lww.Get("writes_lost"), 0);
+  EXPECT_EQ(lww.Get("writes_refused"), 0);
+  EXPECT_EQ(lww.Get("converged_after_heal"), 1);  // converged, on one side's value
+  EXPECT_GT(remedies.Get("cp_minority_writes_refused"), 0);
+  EXPECT_EQ(remedies.Get("cp_majority_writes_refused"), 0);
+  EXPECT_EQ(remedies.Get("cp_writes_lost"), 0);
+  EXPECT_LT(remedies.Get("cp_writes_acknowledged"), lww.Get("writes_acknowledged"));  // the price: availability
+  EXPECT_EQ(remedies.Get("ap_siblings_writes_lost"), 0);
+  EXPECT_EQ(remedies.Get("ap_siblings_after_heal"), 2);
+  EXPECT_EQ(remedies.Get("ap_siblings_writes_acknowledged"), lww.Get("writes_acknowledged"));
+}
+
+// Routing by liveness keeps feeding a replica that lost its quorum; routing by
+// readiness drains it within the bound and brings it back after the heal, and
+// liveness never fails, so nothing is restarted.
+TEST(ScenariosTest, HealthChecksDrainByReadinessAndNeverRestart) {
+  const Scenario* health = FindScenario("health-checks");
+  ASSERT_NE(health, nullptr);
+  const RunOutcome liveness = health->Run(1, false);
+  const RunOutcome readiness = health->Run(1, true);
+  EXPECT_GT(liveness.Get("requests_misrouted_after_detection_bound"), 0);
+  EXPECT_EQ(liveness.Get("drained_after_ms"), -1);
+  EXPECT_EQ(readiness.Get("requests_misrouted_after_detection_bound"), 0);
+  EXPECT_GT(readiness.Get("drained_after_ms"), 0);
+  EXPECT_LE(readiness.Get("drained_after_ms"), 1500);
+  EXPECT_GE(readiness.Get("returned_after_heal_ms"), 0);
+  EXPECT_GT(readiness.Get("requests_served"), liveness.Get("requests_served"));
+  for (const RunOutcome* outcome : {&liveness, &readiness}) {
+    EXPECT_EQ(outcome->Get("liveness_probe_failures"), 0);
+    EXPECT_EQ(outcome->Get("restarts"), 0);
+  }
+}
+
 }  // namespace
 }  // namespace murphy

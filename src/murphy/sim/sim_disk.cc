@@ -22,24 +22,31 @@ Status SimDisk::Append(std::string_view name, std::span<const uint8_t> data) {
   if (file->current.size() + data.size() > kMaxFileBytes) return ResourceExhaustedError("sim disk: file too large");
   if (total_bytes_ + data.size() > kMaxTotalBytes) return ResourceExhaustedError("sim disk: disk full");
   file->current.insert(file->current.end(), data.begin(), data.end());
+  ++file->version;
   total_bytes_ += data.size();
   ++counters_.appends;
   return Status::Ok();
 }
 
-Status SimDisk::FinishSync(std::string_view name, uint64_t inode, Bytes content) {
+Status SimDisk::FinishSync(std::string_view name, uint64_t inode, uint64_t version, Bytes content) {
   ++counters_.syncs;
   const auto it = files_.find(inode);
+  // Persists `content` unless the file already holds a newer durable version.
+  auto persist = [&] {
+    if (it == files_.end() || it->second.durable_version > version) return;
+    it->second.durable = std::move(content);
+    it->second.durable_version = version;
+  };
   if (rng_.Bernoulli(faults_.sync_error_probability)) {
     ++counters_.sync_errors;
     // The kernel may or may not have written the pages before reporting the error;
     // the caller cannot know which (fsyncgate), so neither may a test assume it.
     const bool reached_disk = rng_.Bernoulli(0.5);
-    if (reached_disk && it != files_.end()) it->second.durable = std::move(content);
+    if (reached_disk) persist();
     host_->DiskTrace("disk_sync_error", {{"name", name}, {"reached_disk", reached_disk}});
     return DataLossError("sim disk: fsync failed; the file's durable state is unknown");
   }
-  if (it != files_.end()) it->second.durable = std::move(content);
+  persist();
   return Status::Ok();
 }
 
@@ -47,7 +54,8 @@ Status SimDisk::Sync(std::string_view name) {
   const auto it = current_names_.find(name);
   if (it == current_names_.end()) return NotFoundError("sim disk: no such file");
   if (faults_.sync_latency > Duration::Zero()) host_->DiskBusy(faults_.sync_latency);
-  return FinishSync(name, it->second, files_.at(it->second).current);
+  const File& file = files_.at(it->second);
+  return FinishSync(name, it->second, file.version, file.current);
 }
 
 void SimDisk::SyncAsync(std::string_view name, std::function<void(Status)> done) {
@@ -59,9 +67,10 @@ void SimDisk::SyncAsync(std::string_view name, std::function<void(Status)> done)
   // Like fsync, the sync covers what was written before the call.
   const uint64_t inode = it->second;
   Bytes snapshot = files_.at(inode).current;
-  host_->DiskLater(faults_.sync_latency, [this, file_name = std::string(name), inode, snapshot = std::move(snapshot),
-                                          done = std::move(done)]() mutable {
-    done(FinishSync(file_name, inode, std::move(snapshot)));
+  const uint64_t version = files_.at(inode).version;
+  host_->DiskLater(faults_.sync_latency, [this, file_name = std::string(name), inode, version,
+                                          snapshot = std::move(snapshot), done = std::move(done)]() mutable {
+    done(FinishSync(file_name, inode, version, std::move(snapshot)));
   });
 }
 
@@ -84,6 +93,7 @@ Status SimDisk::Truncate(std::string_view name, uint64_t size) {
   if (size > file->current.size()) return OutOfRangeError("sim disk: truncate beyond the end");
   total_bytes_ -= file->current.size() - size;
   file->current.resize(size);
+  ++file->version;
   return Status::Ok();
 }
 
@@ -173,6 +183,8 @@ void SimDisk::Crash() {
     }
     // The kept prefix is now on the platter: it is as durable as the rest.
     file.durable = file.current;
+    ++file.version;
+    file.durable_version = file.version;
     counters_.lost_unsynced_bytes += lost;
     total_bytes_ += file.current.size();
     if (lost > 0 || kept > 0) {

@@ -95,12 +95,17 @@ class SimDisk : public Disk {
   struct File {
     Bytes current;
     Bytes durable;
+    // Counts changes to `current`; `durable_version` is the version `durable` holds.
+    // A sync completes only forward: a late SyncAsync of an older version never
+    // undoes a newer Sync (no real fsync can un-persist data).
+    uint64_t version = 0;
+    uint64_t durable_version = 0;
   };
   using Names = std::map<std::string, uint64_t, std::less<>>;
 
   File* Find(std::string_view name);
   // Completes a sync of `inode` to `content`, with the fault roll.
-  Status FinishSync(std::string_view name, uint64_t inode, Bytes content);
+  Status FinishSync(std::string_view name, uint64_t inode, uint64_t version, Bytes content);
   void CollectUnreferenced();
 
   Rng rng_;

@@ -167,5 +167,26 @@ TEST(SimDiskTest, SyncAsyncCompletesLaterAndCoversEarlierWrites) {
   EXPECT_EQ(host.busy, Milliseconds(3));
 }
 
+// Found by the WAL's randomized crash test: an async sync that completes after a
+// newer blocking Sync must not roll the durable content back to its older copy.
+TEST(SimDiskTest, ALateSyncAsyncNeverUndoesANewerSync) {
+  FakeHost host;
+  SimDisk disk(Rng(7), &host);
+  DiskFaults faults;
+  faults.sync_latency = Milliseconds(3);
+  faults.unsynced_on_crash = DiskFaults::Unsynced::kLose;
+  disk.set_faults(faults);
+  ASSERT_TRUE(disk.Append("f", AsBytes("one")).ok());
+  ASSERT_TRUE(disk.SyncDirectory().ok());
+  Status outcome = InternalError("not yet");
+  disk.SyncAsync("f", [&](Status status) { outcome = std::move(status); });
+  ASSERT_TRUE(disk.Append("f", AsBytes("two")).ok());
+  ASSERT_TRUE(disk.Sync("f").ok());
+  host.RunLater();  // the older async sync completes last
+  EXPECT_TRUE(outcome.ok());
+  disk.Crash();
+  EXPECT_EQ(Text(disk.Read("f")), "onetwo");
+}
+
 }  // namespace
 }  // namespace murphy::sim

@@ -50,9 +50,9 @@ enum class RecordCheck : uint8_t {
 
 struct ParsedRecord {
   RecordCheck check = RecordCheck::kIncomplete;
-  uint8_t type = 0;                    // valid iff check == kOk
-  std::span<const uint8_t> payload;    // a view into the input; valid iff check == kOk
-  size_t size_bytes = 0;               // header + payload; valid iff check == kOk
+  uint8_t type = 0;                  // valid iff check == kOk
+  std::span<const uint8_t> payload;  // a view into the input; valid iff check == kOk
+  size_t size_bytes = 0;             // header + payload; valid iff check == kOk
 };
 
 // Parses the record that starts at the beginning of `input`. The type is returned

@@ -19,9 +19,9 @@ constexpr std::string_view kTemporarySuffix = ".tmp";
 constexpr size_t kSequenceDigits = 10;
 constexpr size_t kIndexDigits = 20;
 constexpr uint64_t kMaxSequence = 9'999'999'999;
-constexpr uint64_t kEntryHeaderBytes = 16;        // index u64 + term u64
-constexpr uint64_t kDiscardPayloadBytes = 8;      // index u64
-constexpr uint64_t kHardStatePayloadBytes = 20;   // term u64 + vote u32 + commit u64
+constexpr uint64_t kEntryHeaderBytes = 16;          // index u64 + term u64
+constexpr uint64_t kDiscardPayloadBytes = 8;        // index u64
+constexpr uint64_t kHardStatePayloadBytes = 20;     // term u64 + vote u32 + commit u64
 constexpr uint64_t kSnapshotHeaderBytes = 16 + 10;  // index, term, membership length varint
 
 std::string Padded(uint64_t value, size_t digits) {
@@ -41,7 +41,8 @@ bool ParseDigits(std::string_view text, uint64_t* value) {
 // "wal-<10 digits>-<20 digits>.log" → the sequence number.
 bool ParseSegmentName(std::string_view name, uint64_t* sequence) {
   constexpr size_t kLength = kWalPrefix.size() + kSequenceDigits + 1 + kIndexDigits + kSegmentSuffix.size();
-  if (name.size() != kLength || !name.starts_with(kWalPrefix) || !name.ends_with(kSegmentSuffix)) return false;
+  if (name.size() != kLength || !name.starts_with(kWalPrefix) || !name.ends_with(kSegmentSuffix))
+    return false;
   name.remove_prefix(kWalPrefix.size());
   if (name[kSequenceDigits] != '-') return false;
   uint64_t first_index = 0;
@@ -94,9 +95,11 @@ bool DecodeIndexOnly(std::span<const uint8_t> payload, LogIndex* index) {
 }
 
 // The offset of the first record at or after `from` whose CRC checks, if any.
-std::optional<size_t> FindValidRecord(std::span<const uint8_t> bytes, size_t from, uint64_t max_payload_bytes) {
+std::optional<size_t> FindValidRecord(std::span<const uint8_t> bytes, size_t from,
+                                      uint64_t max_payload_bytes) {
   for (size_t offset = from; offset < bytes.size(); ++offset) {
-    if (wal::ParseRecord(bytes.subspan(offset), max_payload_bytes).check == wal::RecordCheck::kOk) return offset;
+    if (wal::ParseRecord(bytes.subspan(offset), max_payload_bytes).check == wal::RecordCheck::kOk)
+      return offset;
   }
   return std::nullopt;
 }
@@ -111,7 +114,7 @@ std::string WalSegmentName(uint64_t sequence, LogIndex first_index) {
 
 // Replay state while recovering: the live log as the records so far define it.
 struct Wal::RecoveryScan {
-  LogIndex last;                 // index of the last live entry (0: none)
+  LogIndex last;                  // index of the last live entry (0: none)
   std::vector<WalEntry> entries;  // live entries, consecutive; back().index == last
 };
 
@@ -198,7 +201,8 @@ Status Wal::Recover(RecoveredState* state) {
 
   RecoveryScan scan;
   for (size_t i = 0; i < found.size(); ++i) {
-    MURPHY_RETURN_IF_ERROR(ReplaySegment(found[i].first, found[i].second, i + 1 == found.size(), &scan, state));
+    MURPHY_RETURN_IF_ERROR(
+        ReplaySegment(found[i].first, found[i].second, i + 1 == found.size(), &scan, state));
   }
 
   // Keep what lies after the snapshot; pair the result with the replay invariants.
@@ -228,8 +232,8 @@ Status Wal::Recover(RecoveredState* state) {
   return Status::Ok();
 }
 
-Status Wal::LoadSingleRecordFile(std::string_view name, uint8_t type, uint64_t max_payload_bytes, Bytes* payload,
-                                 bool* found) {
+Status Wal::LoadSingleRecordFile(std::string_view name, uint8_t type, uint64_t max_payload_bytes,
+                                 Bytes* payload, bool* found) {
   Result<Bytes> content = disk_.Read(name);
   if (!content.ok() && content.status().code() == StatusCode::kNotFound) {
     *found = false;
@@ -251,7 +255,8 @@ Status Wal::ReplaySegment(uint64_t sequence, const std::string& name, bool last,
   MURPHY_ASSIGN_OR_RETURN(const Bytes content, ReadFile(disk_, name));
   const std::span<const uint8_t> bytes(content);
   if (!last && bytes.empty()) return Corrupt(name, 0, "empty closed segment");
-  const uint64_t max_payload_bytes = std::max(kEntryHeaderBytes + options_.max_entry_data_bytes, kDiscardPayloadBytes);
+  const uint64_t max_payload_bytes =
+      std::max(kEntryHeaderBytes + options_.max_entry_data_bytes, kDiscardPayloadBytes);
   Segment segment{sequence, name, 0, LogIndex(0)};
   size_t offset = 0;
   while (offset < bytes.size()) {
@@ -264,8 +269,9 @@ Status Wal::ReplaySegment(uint64_t sequence, const std::string& name, bool last,
       }
       if (const std::optional<size_t> next = FindValidRecord(bytes, offset + 1, max_payload_bytes)) {
         return Corrupt(name, offset,
-                       std::string(wal::RecordCheckName(record.check)) + " followed by a valid record at offset " +
-                           std::to_string(*next) + ": corruption before the tail, refusing to drop entries");
+                       std::string(wal::RecordCheckName(record.check)) +
+                           " followed by a valid record at offset " + std::to_string(*next) +
+                           ": corruption before the tail, refusing to drop entries");
       }
       break;  // a torn tail: handled below
     }
@@ -276,8 +282,8 @@ Status Wal::ReplaySegment(uint64_t sequence, const std::string& name, bool last,
       const LogIndex limit = std::max(scan->last, snapshot_index_).next();
       if (entry.index == LogIndex(0) || entry.index > limit) {
         return Corrupt(name, offset,
-                       "entry " + ToString(entry.index) + " leaves a gap after index " + ToString(scan->last) +
-                           " (snapshot index " + ToString(snapshot_index_) + ")");
+                       "entry " + ToString(entry.index) + " leaves a gap after index " +
+                           ToString(scan->last) + " (snapshot index " + ToString(snapshot_index_) + ")");
       }
       // The later record wins: drop the suffix it replaces.
       std::vector<WalEntry>& entries = scan->entries;
@@ -297,7 +303,8 @@ Status Wal::ReplaySegment(uint64_t sequence, const std::string& name, bool last,
       while (!scan->entries.empty() && scan->entries.back().index > index) scan->entries.pop_back();
       scan->last = std::min(scan->last, index);
     } else {
-      return Corrupt(name, offset, "record type " + std::to_string(record.type) + " does not belong in a segment");
+      return Corrupt(name, offset,
+                     "record type " + std::to_string(record.type) + " does not belong in a segment");
     }
     MURPHY_ASSERT(scan->entries.empty() || scan->entries.back().index == scan->last);
     offset += record.size_bytes;
@@ -352,7 +359,8 @@ Status Wal::StartSegment(uint64_t sequence, LogIndex first_index) {
 Status Wal::FlushBuffer(ByteWriter* buffer) {
   if (buffer->size() == 0) return Status::Ok();
   Segment& active = segments_.back();
-  MURPHY_RETURN_IF_ERROR(Fail(WithContext(disk_.Append(active.name, buffer->bytes()), "appending to " + active.name)));
+  MURPHY_RETURN_IF_ERROR(
+      Fail(WithContext(disk_.Append(active.name, buffer->bytes()), "appending to " + active.name)));
   active.size_bytes += buffer->size();
   *buffer = ByteWriter();
   return Status::Ok();
@@ -397,7 +405,8 @@ Status Wal::Append(std::span<const WalEntry> entries) {
                                 ToString(snapshot_index_));
   }
   if (first > last_index().next()) {
-    return InvalidArgumentError("wal: entry " + ToString(first) + " leaves a gap after " + ToString(last_index()));
+    return InvalidArgumentError("wal: entry " + ToString(first) + " leaves a gap after " +
+                                ToString(last_index()));
   }
   uint64_t batch_bytes = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -405,19 +414,23 @@ Status Wal::Append(std::span<const WalEntry> entries) {
       return InvalidArgumentError("wal: batch indexes are not consecutive at " + ToString(entries[i].index));
     }
     if (entries[i].data.size() > options_.max_entry_data_bytes) {
-      return InvalidArgumentError("wal: entry " + ToString(entries[i].index) + " exceeds max_entry_data_bytes");
+      return InvalidArgumentError("wal: entry " + ToString(entries[i].index) +
+                                  " exceeds max_entry_data_bytes");
     }
     batch_bytes += wal::kRecordHeaderBytes + kEntryHeaderBytes + entries[i].data.size();
   }
-  if (batch_bytes > options_.max_batch_bytes) return InvalidArgumentError("wal: batch exceeds max_batch_bytes");
+  if (batch_bytes > options_.max_batch_bytes)
+    return InvalidArgumentError("wal: batch exceeds max_batch_bytes");
   MURPHY_RETURN_IF_ERROR(CheckSegmentBudget(batch_bytes));
 
   // An overwrite: the replaced entries are no longer what the caller may acknowledge.
   if (first <= last_entry_index_) LowerDurable(LogIndex(first.value() - 1));
-  ByteWriter buffer;
+  Bytes storage;
+  storage.reserve(std::min(batch_bytes, options_.segment_limit_bytes));  // one allocation per batch
+  ByteWriter buffer(std::move(storage));
   for (const WalEntry& entry : entries) {
-    MURPHY_RETURN_IF_ERROR(MakeRoom(wal::kRecordHeaderBytes + kEntryHeaderBytes + entry.data.size(), entry.index,
-                                    &buffer));
+    MURPHY_RETURN_IF_ERROR(
+        MakeRoom(wal::kRecordHeaderBytes + kEntryHeaderBytes + entry.data.size(), entry.index, &buffer));
     EncodeEntry(entry, &buffer);
     Segment& active = segments_.back();
     active.max_entry_index = std::max(active.max_entry_index, entry.index);

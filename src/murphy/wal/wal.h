@@ -155,9 +155,10 @@ class Wal {
   Status Sync();
 
   // Group commit without blocking: starts a sync covering every record written before
-  // this call and, later on the loop, calls `done(status, durable_index())`. On an
-  // error returned here `done` is never called: FailedPrecondition-like sticky errors
-  // of a failed Wal, or ResourceExhausted when max_pending_syncs are in flight.
+  // this call and, later on the loop (never inside this call), calls
+  // `done(status, durable_index())`; a failed completion fails the Wal. When this call
+  // itself returns an error, `done` is never called: the sticky error of a failed Wal,
+  // or ResourceExhausted when max_pending_syncs are in flight (not fatal).
   Status SyncAsync(std::function<void(Status, LogIndex durable)> done);
 
   // Atomically replaces the hard state; durable on OK.
