@@ -36,6 +36,12 @@ Result<raft::Entry> DecodeWalEntry(const WalEntry& stored) {
   return entry;
 }
 
+// A WAL write-path error is fatal either way; DataLoss is what a failed fsync
+// reports (env.h), the rest are other disk errors.
+std::string_view FatalEvent(const Status& status) {
+  return status.code() == StatusCode::kDataLoss ? "fatal_fsync" : "fatal_wal";
+}
+
 }  // namespace
 
 std::string EncodeMembership(const raft::Membership& membership) {
@@ -289,14 +295,14 @@ void NodeShell::Drive() {
         (ready.hard_state->term != durable_hard_state_.term || ready.hard_state->vote != durable_hard_state_.vote)) {
       const Status saved = SaveHardState(*ready.hard_state);
       if (!saved.ok()) {
-        Stop("fatal_wal", saved);
+        Stop(FatalEvent(saved), saved);
         break;
       }
     }
     if (ready.snapshot.has_value()) {
       const Status saved = PersistSnapshot(*ready.snapshot);
       if (!saved.ok()) {
-        Stop(saved.code() == StatusCode::kDataLoss ? "fatal_fsync" : "fatal_wal", saved);
+        Stop(FatalEvent(saved), saved);
         break;
       }
       if (options_.observer != nullptr) options_.observer->OnLogReset(env_.self(), ready.snapshot->metadata.index, {});
@@ -307,7 +313,7 @@ void NodeShell::Drive() {
       for (const raft::Entry& entry : ready.entries) stored.push_back({entry.index, entry.term, EncodeWalData(entry)});
       const Status appended = wal_->Append(stored);
       if (!appended.ok()) {
-        Stop("fatal_wal", appended);
+        Stop(FatalEvent(appended), appended);
         break;
       }
       if (options_.observer != nullptr) {
@@ -332,7 +338,7 @@ void NodeShell::Drive() {
         FinishReady(std::move(synced));
         Drive();
       });
-      if (!started.ok()) Stop("fatal_fsync", started);
+      if (!started.ok()) Stop(FatalEvent(started), started);
       break;
     }
     FinishReady(std::move(ready));
@@ -445,7 +451,7 @@ void NodeShell::MaybeSnapshot() {
   stored.data.assign(data.begin(), data.end());
   const Status saved = wal_->SaveSnapshot(stored);
   if (!saved.ok()) {
-    Stop(saved.code() == StatusCode::kDataLoss ? "fatal_fsync" : "fatal_wal", saved);
+    Stop(FatalEvent(saved), saved);
     return;
   }
   const Status compacted = raw_->Compact(applied_, data);
@@ -453,7 +459,7 @@ void NodeShell::MaybeSnapshot() {
   snapshot_index_ = applied_;
   const Status removed = wal_->Compact();
   if (!removed.ok()) {
-    Stop("fatal_wal", removed);
+    Stop(FatalEvent(removed), removed);
     return;
   }
   env_.Trace("snapshot_taken", {{"index", applied_.value()}, {"bytes", uint64_t{data.size()}}});
