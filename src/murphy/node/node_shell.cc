@@ -284,6 +284,13 @@ void NodeShell::Drive() {
   driving_ = true;
   while (!stopped_ && !syncing_.has_value() && raw_->HasReady()) {
     raft::Ready ready = raw_->GetReady();
+    env_.Trace("ready", {{"hs_term", ready.hard_state ? ready.hard_state->term.value() : 0},
+                         {"first", ready.entries.empty() ? 0 : ready.entries.front().index.value()},
+                         {"last", ready.entries.empty() ? 0 : ready.entries.back().index.value()},
+                         {"last_term", ready.entries.empty() ? 0 : ready.entries.back().term.value()},
+                         {"after_persist", uint64_t{ready.messages_after_persist.size()}},
+                         {"wal_durable", wal_->durable_index().value()},
+                         {"wal_last", wal_->last_index().value()}});
     for (const raft::Message& message : ready.messages) SendRaft(message);
     if (options_.unsafe_send_before_persist) {
       for (const raft::Message& message : ready.messages_after_persist) SendRaft(message);
@@ -328,6 +335,7 @@ void NodeShell::Drive() {
       syncing_ = std::move(ready);
       ++syncs_;
       const Status started = wal_->SyncAsync([this](Status status, LogIndex) {
+        env_.Trace("synced", {{"wal_durable", wal_->durable_index().value()}, {"ok", status.ok()}});
         if (stopped_) return;
         if (!status.ok()) {
           Stop("fatal_fsync", status);

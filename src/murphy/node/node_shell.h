@@ -34,8 +34,8 @@
 // nothing. Retrying fsync is unsafe (env.h); recovery is a restart, which reopens
 // the WAL from whatever the disk durably holds. A WAL that cannot be opened
 // (corruption, a transient read error) also stops the node (`wal_open_failed`).
-// Observability: Env::Trace events (became_leader, stepped_down, commit, apply,
-// snapshot_taken, snapshot_installed, recovered, fatal_fsync, ...) and a
+// Observability: Env::Trace events (ready, synced, became_leader, stepped_down,
+// commit, apply, snapshot_taken, snapshot_installed, recovered, fatal_fsync, ...) and a
 // `NodeObserver` that sees Raft's log, commits, applies, leadership and every
 // message at the moment it is sent together with the state that is durable then
 // (what a persist-before-send monitor and a RaftSafetyChecker need).
