@@ -115,10 +115,10 @@ class BenchCluster {
 Duration Percentile(std::vector<Duration> values, double quantile) {
   if (values.empty()) return Duration::Zero();
   std::sort(values.begin(), values.end());
-  const size_t index = std::min(values.size() - 1, static_cast<size_t>(quantile * static_cast<double>(values.size())));
+  const size_t index =
+      std::min(values.size() - 1, static_cast<size_t>(quantile * static_cast<double>(values.size())));
   return values[index];
 }
-
 
 // Commits per simulated second of a 3-node cluster under C closed-loop clients.
 void BM_CommitThroughput(benchmark::State& state) {
@@ -151,7 +151,8 @@ void BM_CommitThroughput(benchmark::State& state) {
   state.counters["sim_commits_per_second"] = per_second;
   state.counters["estimate_ratio"] = per_second / estimate;
   // Per node: every node syncs every entry once; group commit makes it < 1 sync each.
-  state.counters["entries_per_sync"] = syncs == 0 ? 0 : 3.0 * static_cast<double>(commits) / static_cast<double>(syncs);
+  state.counters["entries_per_sync"] =
+      syncs == 0 ? 0 : 3.0 * static_cast<double>(commits) / static_cast<double>(syncs);
   state.counters["x_real_time"] = benchmark::Counter(simulated_seconds, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_CommitThroughput)->Arg(1)->Arg(8)->Arg(32)->Iterations(1)->Unit(benchmark::kMillisecond);
@@ -165,23 +166,24 @@ void BM_FailoverTime(benchmark::State& state) {
   for (auto _ : state) {
     for (int seed = 1; seed <= seeds; ++seed) {
       BenchCluster cluster(static_cast<uint64_t>(seed), 4);
-      if (!cluster.sim().RunUntil([&] { return cluster.Leader().has_value(); }, Instant() + Seconds(5)).ok()) continue;
+      if (!cluster.sim().RunUntil([&] { return cluster.Leader().has_value(); }, Instant() + Seconds(5)).ok())
+        continue;
       cluster.StartLoad();
       if (!cluster.sim().RunFor(Seconds(1)).ok()) continue;
       const std::optional<NodeId> old_leader = cluster.Leader();
       if (!old_leader.has_value()) continue;
       cluster.sim().Crash(*old_leader);
       const Instant crashed = cluster.sim().now();
-      const Result<bool> elected = cluster.sim().RunUntil(
-          [&] { return cluster.Leader().has_value(); }, crashed + Seconds(5));
+      const Result<bool> elected =
+          cluster.sim().RunUntil([&] { return cluster.Leader().has_value(); }, crashed + Seconds(5));
       if (!elected.ok() || !*elected) continue;
       to_leader.push_back(cluster.sim().now() - crashed);
       const size_t before = std::count_if(cluster.commits().begin(), cluster.commits().end(),
                                           [&](Instant t) { return t <= crashed; });
       const Result<bool> committed = cluster.sim().RunUntil(
           [&] {
-            return std::any_of(cluster.commits().begin() + static_cast<std::ptrdiff_t>(before), cluster.commits().end(),
-                               [&](Instant t) { return t > crashed; });
+            return std::any_of(cluster.commits().begin() + static_cast<std::ptrdiff_t>(before),
+                               cluster.commits().end(), [&](Instant t) { return t > crashed; });
           },
           crashed + Seconds(5));
       if (committed.ok() && *committed) to_commit.push_back(cluster.sim().now() - crashed);
@@ -205,7 +207,8 @@ void BM_FalseElectionsUnderPause(benchmark::State& state) {
   for (auto _ : state) {
     for (int seed = 1; seed <= seeds; ++seed) {
       BenchCluster cluster(static_cast<uint64_t>(seed), 2);
-      if (!cluster.sim().RunUntil([&] { return cluster.Leader().has_value(); }, Instant() + Seconds(5)).ok()) continue;
+      if (!cluster.sim().RunUntil([&] { return cluster.Leader().has_value(); }, Instant() + Seconds(5)).ok())
+        continue;
       cluster.StartLoad();
       if (!cluster.sim().RunFor(Milliseconds(500)).ok()) continue;
       const std::optional<NodeId> leader = cluster.Leader();
@@ -220,7 +223,12 @@ void BM_FalseElectionsUnderPause(benchmark::State& state) {
   state.counters["runs"] = runs;
   state.counters["false_election_fraction"] = runs == 0 ? 0 : static_cast<double>(deposed) / runs;
 }
-BENCHMARK(BM_FalseElectionsUnderPause)->Arg(100)->Arg(200)->Arg(400)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FalseElectionsUnderPause)
+    ->Arg(100)
+    ->Arg(200)
+    ->Arg(400)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace murphy::node

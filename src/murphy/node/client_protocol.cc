@@ -37,12 +37,14 @@ Result<ClientRequest> DecodeRequest(std::span<const uint8_t> body) {
   ClientRequest request;
   uint8_t version = 0;
   uint8_t kind = 0;
-  if (!reader.GetU8(&version) || version != kEncodingVersion) return InvalidArgumentError("request: bad version");
+  if (!reader.GetU8(&version) || version != kEncodingVersion)
+    return InvalidArgumentError("request: bad version");
   if (!reader.GetVarint(&request.client_id) || !reader.GetVarint(&request.sequence) || !reader.GetU8(&kind) ||
       !reader.GetString(kMaxClientPayloadBytes, &request.payload) || !reader.at_end()) {
     return InvalidArgumentError("request: malformed");
   }
-  if (kind != static_cast<uint8_t>(RequestKind::kCommand) && kind != static_cast<uint8_t>(RequestKind::kQuery)) {
+  if (kind != static_cast<uint8_t>(RequestKind::kCommand) &&
+      kind != static_cast<uint8_t>(RequestKind::kQuery)) {
     return InvalidArgumentError("request: unknown kind");
   }
   request.kind = static_cast<RequestKind>(kind);
@@ -55,12 +57,15 @@ Result<ClientResponse> DecodeResponse(std::span<const uint8_t> body) {
   uint8_t version = 0;
   uint8_t status = 0;
   uint32_t hint = 0;
-  if (!reader.GetU8(&version) || version != kEncodingVersion) return InvalidArgumentError("response: bad version");
-  if (!reader.GetVarint(&response.client_id) || !reader.GetVarint(&response.sequence) || !reader.GetU8(&status) ||
-      !reader.GetU32(&hint) || !reader.GetString(kMaxClientPayloadBytes, &response.payload) || !reader.at_end()) {
+  if (!reader.GetU8(&version) || version != kEncodingVersion)
+    return InvalidArgumentError("response: bad version");
+  if (!reader.GetVarint(&response.client_id) || !reader.GetVarint(&response.sequence) ||
+      !reader.GetU8(&status) || !reader.GetU32(&hint) ||
+      !reader.GetString(kMaxClientPayloadBytes, &response.payload) || !reader.at_end()) {
     return InvalidArgumentError("response: malformed");
   }
-  if (status < static_cast<uint8_t>(ResponseStatus::kOk) || status > static_cast<uint8_t>(ResponseStatus::kUnavailable)) {
+  if (status < static_cast<uint8_t>(ResponseStatus::kOk) ||
+      status > static_cast<uint8_t>(ResponseStatus::kUnavailable)) {
     return InvalidArgumentError("response: unknown status");
   }
   response.status = static_cast<ResponseStatus>(status);
@@ -82,7 +87,8 @@ Result<ClientCommand> DecodeCommand(std::string_view data) {
   ByteReader reader(AsBytes(data));
   ClientCommand command;
   uint8_t version = 0;
-  if (!reader.GetU8(&version) || version != kEncodingVersion) return InvalidArgumentError("command: bad version");
+  if (!reader.GetU8(&version) || version != kEncodingVersion)
+    return InvalidArgumentError("command: bad version");
   if (!reader.GetVarint(&command.client_id) || !reader.GetVarint(&command.sequence) ||
       !reader.GetString(kMaxClientPayloadBytes, &command.payload) || !reader.at_end()) {
     return InvalidArgumentError("command: malformed");

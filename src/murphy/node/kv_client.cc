@@ -23,7 +23,7 @@ KvClient::KvClient(Env& env, KvClientOptions options) : env_(env), options_(std:
   MURPHY_ASSERT(!options_.servers.empty());
   MURPHY_ASSERT(!options_.keys.empty());
   leader_ = options_.first_server != NodeId() ? options_.first_server
-                                               : options_.servers[env_.rng().Uniform(options_.servers.size())];
+                                              : options_.servers[env_.rng().Uniform(options_.servers.size())];
   env_.SetReceiver([this](NodeId source, std::span<const uint8_t> payload) { OnReceive(source, payload); });
   if (options_.random) ScheduleRandom();
 }
@@ -37,10 +37,15 @@ KvClient::~KvClient() {
 
 bool KvClient::Submit(const KvOperation& operation, std::function<void(const KvClientResult&)> done) {
   if (current_.has_value()) return false;
-  Current current{operation, ++sequence_, env_.MonotonicNow() + options_.operation_timeout,
-                  Backoff(options_.backoff), std::nullopt, std::move(done)};
+  Current current{operation,
+                  ++sequence_,
+                  env_.MonotonicNow() + options_.operation_timeout,
+                  Backoff(options_.backoff),
+                  std::nullopt,
+                  std::move(done)};
   if (options_.history != nullptr) {
-    current.history_id = options_.history->Invoke(env_.self(), options_.history_clock(), ToHistoryInput(operation));
+    current.history_id =
+        options_.history->Invoke(env_.self(), options_.history_clock(), ToHistoryInput(operation));
   }
   current_ = std::move(current);
   SendAttempt();
@@ -95,14 +100,15 @@ void KvClient::OnReceive(NodeId source, std::span<const uint8_t> payload) {
   if (!frame.ok() || frame->type != kClientResponseFrame) return;
   Result<ClientResponse> response = DecodeResponse(frame->payload);
   if (!response.ok() || !current_.has_value()) return;
-  if (response->client_id != env_.self().value() || response->sequence != current_->sequence) return;  // stale
+  if (response->client_id != env_.self().value() || response->sequence != current_->sequence)
+    return;  // stale
   switch (response->status) {
     case ResponseStatus::kOk: {
       Result<KvResult> result = DecodeKvResult(response->payload);
       if (!result.ok()) return;  // cannot happen past the frame checksum; wait for a retry
       leader_ = source;
-      const bool refused = result->outcome == KvOutcome::kMalformed || result->outcome == KvOutcome::kRejected ||
-                           result->outcome == KvOutcome::kStale;
+      const bool refused = result->outcome == KvOutcome::kMalformed ||
+                           result->outcome == KvOutcome::kRejected || result->outcome == KvOutcome::kStale;
       Complete(refused ? Outcome::kFail : Outcome::kOk, *result);
       return;
     }
@@ -129,7 +135,8 @@ void KvClient::Complete(Outcome outcome, const KvResult& result) {
     const Instant now = options_.history_clock();
     if (outcome == Outcome::kOk) {
       Output output = Output::Success();
-      if (current.operation.op == KvOp::kGet) output = result.value.has_value() ? Output::Value(*result.value) : Output::Absent();
+      if (current.operation.op == KvOp::kGet)
+        output = result.value.has_value() ? Output::Value(*result.value) : Output::Absent();
       if (current.operation.op == KvOp::kCompareAndSet) output.succeeded = result.outcome == KvOutcome::kOk;
       options_.history->Ok(*current.history_id, now, output);
     } else if (outcome == Outcome::kFail) {
@@ -154,7 +161,8 @@ void KvClient::NextRandom() {
   operation.key = options_.keys[rng.Uniform(options_.keys.size())];
   const uint64_t roll = rng.Uniform(100);
   // Written values are unique per client, so a read names the write it saw.
-  const int64_t fresh = static_cast<int64_t>(env_.self().value()) * 1'000'000 + static_cast<int64_t>(++values_written_);
+  const int64_t fresh =
+      static_cast<int64_t>(env_.self().value()) * 1'000'000 + static_cast<int64_t>(++values_written_);
   if (roll < 40) {
     operation.op = KvOp::kGet;
   } else if (roll < 70) {
@@ -164,7 +172,8 @@ void KvClient::NextRandom() {
     operation.op = KvOp::kCompareAndSet;
     // Expect a value some client may have written recently, so some swaps succeed.
     const uint64_t client = 1 + rng.Uniform(8);
-    operation.expected = static_cast<int64_t>(client) * 1'000'000 + static_cast<int64_t>(rng.Uniform(values_written_ + 1));
+    operation.expected =
+        static_cast<int64_t>(client) * 1'000'000 + static_cast<int64_t>(rng.Uniform(values_written_ + 1));
     if (last_read_.has_value() && rng.Bernoulli(0.7)) operation.expected = *last_read_;
     operation.value = fresh;
   } else {

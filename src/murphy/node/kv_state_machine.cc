@@ -61,7 +61,8 @@ Result<KvResult> DecodeKvResult(std::string_view bytes) {
       !reader.GetBool(&present) || !reader.GetSignedVarint(&value) || !reader.at_end()) {
     return InvalidArgumentError("kv result: malformed");
   }
-  if (outcome < static_cast<uint8_t>(KvOutcome::kOk) || outcome > static_cast<uint8_t>(KvOutcome::kRejected)) {
+  if (outcome < static_cast<uint8_t>(KvOutcome::kOk) ||
+      outcome > static_cast<uint8_t>(KvOutcome::kRejected)) {
     return InvalidArgumentError("kv result: unknown outcome");
   }
   result.outcome = static_cast<KvOutcome>(outcome);
@@ -78,7 +79,8 @@ std::string KvStateMachine::Apply(LogIndex index, std::string_view command) {
   auto session = sessions_.find(decoded->client_id);
   if (session != sessions_.end()) {
     if (decoded->sequence == session->second.sequence) return session->second.result;
-    if (decoded->sequence < session->second.sequence) return EncodeKvResult({KvOutcome::kStale, std::nullopt});
+    if (decoded->sequence < session->second.sequence)
+      return EncodeKvResult({KvOutcome::kStale, std::nullopt});
   } else if (sessions_.size() >= limits_.max_sessions) {
     ForgetOldestSession();
   }
@@ -122,7 +124,8 @@ KvResult KvStateMachine::Execute(const KvOperation& operation) {
     }
     case KvOp::kCompareAndSet: {
       auto found = data_.find(operation.key);
-      if (found == data_.end() || found->second != operation.expected) return {KvOutcome::kCasFailed, std::nullopt};
+      if (found == data_.end() || found->second != operation.expected)
+        return {KvOutcome::kCasFailed, std::nullopt};
       found->second = operation.value;
       return {KvOutcome::kOk, std::nullopt};
     }
@@ -135,7 +138,8 @@ KvResult KvStateMachine::Execute(const KvOperation& operation) {
 
 std::string KvStateMachine::Query(std::string_view request) const {
   const Result<KvOperation> operation = DecodeKvOperation(request);
-  if (!operation.ok() || operation->op != KvOp::kGet) return EncodeKvResult({KvOutcome::kMalformed, std::nullopt});
+  if (!operation.ok() || operation->op != KvOp::kGet)
+    return EncodeKvResult({KvOutcome::kMalformed, std::nullopt});
   return EncodeKvResult(Read(*operation));
 }
 
@@ -164,7 +168,8 @@ Status KvStateMachine::Restore(std::string_view data) {
   uint64_t keys = 0;
   data_.clear();
   sessions_.clear();
-  if (!reader.GetU8(&version) || version != kSnapshotVersion || !reader.GetVarint(&keys) || keys > limits_.max_keys) {
+  if (!reader.GetU8(&version) || version != kSnapshotVersion || !reader.GetVarint(&keys) ||
+      keys > limits_.max_keys) {
     return DataLossError("kv snapshot: bad header");
   }
   for (uint64_t i = 0; i < keys; ++i) {
@@ -176,7 +181,8 @@ Status KvStateMachine::Restore(std::string_view data) {
     data_[std::move(key)] = value;
   }
   uint64_t sessions = 0;
-  if (!reader.GetVarint(&sessions) || sessions > limits_.max_sessions) return DataLossError("kv snapshot: bad sessions");
+  if (!reader.GetVarint(&sessions) || sessions > limits_.max_sessions)
+    return DataLossError("kv snapshot: bad sessions");
   for (uint64_t i = 0; i < sessions; ++i) {
     uint64_t client = 0;
     Session session;
@@ -186,7 +192,8 @@ Status KvStateMachine::Restore(std::string_view data) {
     }
     sessions_[client] = std::move(session);
   }
-  if (!reader.GetVarint(&applied_commands_) || !reader.at_end()) return DataLossError("kv snapshot: bad trailer");
+  if (!reader.GetVarint(&applied_commands_) || !reader.at_end())
+    return DataLossError("kv snapshot: bad trailer");
   return Status::Ok();
 }
 

@@ -101,7 +101,8 @@ class KvWorkload : public sim::Workload {
     for (const Operation& operation : history_.operations()) {
       if (operation.outcome != Outcome::kOk || operation.input.kind == OperationKind::kRead) continue;
       if (operation.invoke_time < faults_end) continue;
-      if (!first_commit.has_value() || operation.complete_time < *first_commit) first_commit = operation.complete_time;
+      if (!first_commit.has_value() || operation.complete_time < *first_commit)
+        first_commit = operation.complete_time;
     }
     if (!first_commit.has_value() || *first_commit > faults_end + kLivenessBound) {
       return FailedPreconditionError(
@@ -155,19 +156,22 @@ class KvWorkload : public sim::Workload {
 }  // namespace
 
 void RegisterKvWorkloads(sim::WorkloadRegistry& registry) {
-  registry.Register({"kv",
-                     "3 or 5 Raft nodes (NodeShell + WAL + KV state machine), 3 clients, random nemesis incl. "
-                     "crashes with lost unsynced writes and fsync errors; checks linearizability, Raft safety, "
-                     "persist-before-send, and that a write commits within 2s after the faults end",
-                     [] { return std::make_unique<KvWorkload>(Variant::kRandom); }});
-  registry.Register({"kv-partitions",
-                     "kv on 3 nodes under 8 of the 64 directed partial-partition patterns per seed (seeds 1..8 "
-                     "cover all), 1s each; same checks",
-                     [] { return std::make_unique<KvWorkload>(Variant::kPartitions); }});
-  registry.Register({"kv-unsafe-persist",
-                     "kv with a deliberately broken node that sends acknowledgements before its WAL sync: the "
-                     "persist-before-send monitor must catch it",
-                     [] { return std::make_unique<KvWorkload>(Variant::kUnsafePersist); }});
+  registry.Register(
+      {"kv",
+       "3 or 5 Raft nodes (NodeShell + WAL + KV state machine), 3 clients, random nemesis incl. "
+       "crashes with lost unsynced writes and fsync errors; checks linearizability, Raft safety, "
+       "persist-before-send, and that a write commits within 2s after the faults end",
+       [] { return std::make_unique<KvWorkload>(Variant::kRandom); }});
+  registry.Register(
+      {"kv-partitions",
+       "kv on 3 nodes under 8 of the 64 directed partial-partition patterns per seed (seeds 1..8 "
+       "cover all), 1s each; same checks",
+       [] { return std::make_unique<KvWorkload>(Variant::kPartitions); }});
+  registry.Register(
+      {"kv-unsafe-persist",
+       "kv with a deliberately broken node that sends acknowledgements before its WAL sync: the "
+       "persist-before-send monitor must catch it",
+       [] { return std::make_unique<KvWorkload>(Variant::kUnsafePersist); }});
 }
 
 }  // namespace murphy::node

@@ -37,9 +37,10 @@ void NodeCheckers::OnLogReset(NodeId node, LogIndex snapshot_index, const std::v
   for (uint64_t index = 1; index <= snapshot_index.value(); ++index) {
     if (index > applied_.size() || !applied_[index - 1].has_value()) {
       if (instrumentation_error_.ok()) {
-        instrumentation_error_ = InternalError("node " + std::to_string(node.value()) + " holds a snapshot at index " +
-                                               std::to_string(snapshot_index.value()) + " but index " +
-                                               std::to_string(index) + " was never seen applied");
+        instrumentation_error_ =
+            InternalError("node " + std::to_string(node.value()) + " holds a snapshot at index " +
+                          std::to_string(snapshot_index.value()) + " but index " + std::to_string(index) +
+                          " was never seen applied");
       }
       return;
     }
@@ -61,7 +62,8 @@ void NodeCheckers::OnCommitted(NodeId node, Term term, LogIndex commit) {
 void NodeCheckers::OnApplied(NodeId node, const raft::Entry& entry) {
   const uint64_t hash = HashEntry(entry);
   if (entry.index.value() > applied_.size()) applied_.resize(entry.index.value());
-  if (!applied_[entry.index.value() - 1].has_value()) applied_[entry.index.value() - 1] = RaftLogEntry{entry.index, entry.term, hash};
+  if (!applied_[entry.index.value() - 1].has_value())
+    applied_[entry.index.value() - 1] = RaftLogEntry{entry.index, entry.term, hash};
   Observe(RaftObservation::Applied(clock_(), node, entry.index, hash));
 }
 
@@ -71,8 +73,8 @@ void NodeCheckers::OnSend(NodeId node, const raft::Message& message, const raft:
   if (allowed.ok()) return;
   ++persist_violations_;
   if (!first_persist_violation_.has_value()) {
-    first_persist_violation_ = "node " + std::to_string(node.value()) + " at " + FormatInstant(clock_()) + ": " +
-                               std::string(allowed.message()) + " (durable term " +
+    first_persist_violation_ = "node " + std::to_string(node.value()) + " at " + FormatInstant(clock_()) +
+                               ": " + std::string(allowed.message()) + " (durable term " +
                                std::to_string(durable.hard_state.term.value()) + ", vote " +
                                std::to_string(durable.hard_state.vote.value()) + ", last index " +
                                std::to_string(durable.last_index.value()) + ")";

@@ -73,8 +73,9 @@ Result<raft::Membership> DecodeMembership(std::span<const uint8_t> bytes) {
 NodeShell::NodeShell(Env& env, NodeOptions options, std::unique_ptr<StateMachine> state_machine)
     : env_(env), options_(std::move(options)), state_machine_(std::move(state_machine)) {
   MURPHY_ASSERT(state_machine_ != nullptr);
-  MURPHY_ASSERT_MSG(std::find(options_.members.begin(), options_.members.end(), env_.self()) != options_.members.end(),
-                    "a node must be one of its bootstrap members");
+  MURPHY_ASSERT_MSG(
+      std::find(options_.members.begin(), options_.members.end(), env_.self()) != options_.members.end(),
+      "a node must be one of its bootstrap members");
   env_.SetReceiver([this](NodeId source, std::span<const uint8_t> payload) { OnReceive(source, payload); });
   Recover();
   if (stopped_) return;
@@ -87,10 +88,16 @@ NodeShell::~NodeShell() {
   env_.SetReceiver([](NodeId, std::span<const uint8_t>) {});
 }
 
-bool NodeShell::is_leader() const { return !stopped_ && raw_ != nullptr && raw_->raft().role() == raft::Role::kLeader; }
-NodeId NodeShell::leader() const { return stopped_ || raw_ == nullptr ? raft::kNoNode : raw_->raft().leader(); }
+bool NodeShell::is_leader() const {
+  return !stopped_ && raw_ != nullptr && raw_->raft().role() == raft::Role::kLeader;
+}
+NodeId NodeShell::leader() const {
+  return stopped_ || raw_ == nullptr ? raft::kNoNode : raw_->raft().leader();
+}
 Term NodeShell::term() const { return raw_ == nullptr ? Term() : raw_->raft().term(); }
-LogIndex NodeShell::commit_index() const { return raw_ == nullptr ? LogIndex() : raw_->raft().log().committed(); }
+LogIndex NodeShell::commit_index() const {
+  return raw_ == nullptr ? LogIndex() : raw_->raft().log().committed();
+}
 
 raft::DurableState NodeShell::durable_state() const {
   return {durable_hard_state_, wal_ == nullptr ? LogIndex() : wal_->durable_index()};
@@ -298,8 +305,8 @@ void NodeShell::Drive() {
     }
     // Step 2: persist. Hard state first, so that the durable term is never behind
     // the term of a durable entry or snapshot.
-    if (ready.hard_state.has_value() &&
-        (ready.hard_state->term != durable_hard_state_.term || ready.hard_state->vote != durable_hard_state_.vote)) {
+    if (ready.hard_state.has_value() && (ready.hard_state->term != durable_hard_state_.term ||
+                                         ready.hard_state->vote != durable_hard_state_.vote)) {
       const Status saved = SaveHardState(*ready.hard_state);
       if (!saved.ok()) {
         Stop(FatalEvent(saved), saved);
@@ -312,12 +319,14 @@ void NodeShell::Drive() {
         Stop(FatalEvent(saved), saved);
         break;
       }
-      if (options_.observer != nullptr) options_.observer->OnLogReset(env_.self(), ready.snapshot->metadata.index, {});
+      if (options_.observer != nullptr)
+        options_.observer->OnLogReset(env_.self(), ready.snapshot->metadata.index, {});
     }
     if (!ready.entries.empty()) {
       std::vector<WalEntry> stored;
       stored.reserve(ready.entries.size());
-      for (const raft::Entry& entry : ready.entries) stored.push_back({entry.index, entry.term, EncodeWalData(entry)});
+      for (const raft::Entry& entry : ready.entries)
+        stored.push_back({entry.index, entry.term, EncodeWalData(entry)});
       const Status appended = wal_->Append(stored);
       if (!appended.ok()) {
         Stop(FatalEvent(appended), appended);
@@ -370,7 +379,8 @@ void NodeShell::FinishReady(raft::Ready ready) {
   }
   if (ready.hard_state.has_value() && ready.hard_state->commit > reported_commit_) {
     reported_commit_ = ready.hard_state->commit;
-    if (options_.observer != nullptr) options_.observer->OnCommitted(env_.self(), ready.hard_state->term, reported_commit_);
+    if (options_.observer != nullptr)
+      options_.observer->OnCommitted(env_.self(), ready.hard_state->term, reported_commit_);
     env_.Trace("commit", {{"term", ready.hard_state->term.value()}, {"index", reported_commit_.value()}});
   }
   ApplyCommitted(ready.committed_entries);
@@ -385,7 +395,8 @@ void NodeShell::FinishReady(raft::Ready ready) {
 
 void NodeShell::ApplyCommitted(const std::vector<raft::Entry>& entries) {
   for (const raft::Entry& entry : entries) {
-    MURPHY_ASSERT_MSG(entry.index == applied_.next(), "committed entries must be applied in order, without gaps");
+    MURPHY_ASSERT_MSG(entry.index == applied_.next(),
+                      "committed entries must be applied in order, without gaps");
     std::string result;
     if (entry.type == raft::EntryType::kNormal && !entry.data.empty()) {
       result = state_machine_->Apply(entry.index, entry.data);
@@ -399,8 +410,8 @@ void NodeShell::ApplyCommitted(const std::vector<raft::Entry>& entries) {
     // Same index and term: our proposal (log matching). Otherwise it was replaced
     // by another leader's entry; the client times out and retries.
     if (pending->second.term == entry.term) {
-      Respond(pending->second.source, pending->second.client_id, pending->second.sequence, ResponseStatus::kOk,
-              std::move(result));
+      Respond(pending->second.source, pending->second.client_id, pending->second.sequence,
+              ResponseStatus::kOk, std::move(result));
     }
     pending_commands_.erase(pending);
   }

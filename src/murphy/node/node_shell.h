@@ -161,7 +161,8 @@ class NodeShell {
   void Tick();
   void OnReceive(NodeId source, std::span<const uint8_t> payload);
   void OnClientRequest(NodeId source, const ClientRequest& request);
-  void Respond(NodeId target, uint64_t client_id, uint64_t sequence, ResponseStatus status, std::string payload);
+  void Respond(NodeId target, uint64_t client_id, uint64_t sequence, ResponseStatus status,
+               std::string payload);
   // Processes Readies until one waits for a sync or none is left.
   void Drive();
   // The part of a Ready after its state is durable.

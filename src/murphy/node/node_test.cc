@@ -36,14 +36,16 @@ KvResult Decoded(const std::string& bytes) {
 
 TEST(KvStateMachineTest, PutGetCasDelete) {
   KvStateMachine machine;
-  EXPECT_EQ(Decoded(machine.Apply(LogIndex(1), Command(1, 1, {KvOp::kPut, "x", 5, 0}))).outcome, KvOutcome::kOk);
+  EXPECT_EQ(Decoded(machine.Apply(LogIndex(1), Command(1, 1, {KvOp::kPut, "x", 5, 0}))).outcome,
+            KvOutcome::kOk);
   EXPECT_EQ(Decoded(machine.Query(EncodeKvOperation({KvOp::kGet, "x", 0, 0}))).value, 5);
   EXPECT_EQ(Decoded(machine.Apply(LogIndex(2), Command(1, 2, {KvOp::kCompareAndSet, "x", 7, 4}))).outcome,
             KvOutcome::kCasFailed);
   EXPECT_EQ(Decoded(machine.Apply(LogIndex(3), Command(1, 3, {KvOp::kCompareAndSet, "x", 7, 5}))).outcome,
             KvOutcome::kOk);
   EXPECT_EQ(Decoded(machine.Query(EncodeKvOperation({KvOp::kGet, "x", 0, 0}))).value, 7);
-  EXPECT_EQ(Decoded(machine.Apply(LogIndex(4), Command(1, 4, {KvOp::kDelete, "x", 0, 0}))).outcome, KvOutcome::kOk);
+  EXPECT_EQ(Decoded(machine.Apply(LogIndex(4), Command(1, 4, {KvOp::kDelete, "x", 0, 0}))).outcome,
+            KvOutcome::kOk);
   EXPECT_EQ(Decoded(machine.Query(EncodeKvOperation({KvOp::kGet, "x", 0, 0}))).value, std::nullopt);
   // cas on an absent key fails, as the checker's model says.
   EXPECT_EQ(Decoded(machine.Apply(LogIndex(5), Command(1, 5, {KvOp::kCompareAndSet, "x", 1, 0}))).outcome,
@@ -307,19 +309,22 @@ TEST(NodeShellTest, SnapshotsCompactAndRestartFromSnapshot) {
   // A follower misses many entries while down, so it needs the leader's snapshot.
   const NodeId follower = *leader == NodeId(1) ? NodeId(2) : NodeId(1);
   cluster.sim().Crash(follower);
-  for (int i = 0; i < 40; ++i) ASSERT_EQ(cluster.Execute(Put("k" + std::to_string(i % 3), i))->outcome, Outcome::kOk);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(cluster.Execute(Put("k" + std::to_string(i % 3), i))->outcome, Outcome::kOk);
   EXPECT_GT(cluster.node(*leader)->snapshot_index(), LogIndex(20));
   cluster.sim().Restart(follower);
   ASSERT_TRUE(cluster.sim().RunFor(Seconds(2)).ok());
   EXPECT_GE(cluster.node(follower)->snapshot_index(), LogIndex(20));
-  EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(), cluster.node(*leader)->state_machine().Snapshot());
+  EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(),
+            cluster.node(*leader)->state_machine().Snapshot());
 
   // A restart now begins from the follower's own durable snapshot.
   cluster.sim().Crash(follower);
   cluster.sim().Restart(follower);
   EXPECT_GE(cluster.node(follower)->snapshot_index(), LogIndex(20));
   ASSERT_TRUE(cluster.sim().RunFor(Seconds(2)).ok());
-  EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(), cluster.node(*leader)->state_machine().Snapshot());
+  EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(),
+            cluster.node(*leader)->state_machine().Snapshot());
   cluster.ExpectChecksPass();
 }
 
