@@ -5,7 +5,7 @@ SANITIZE := build/asan
 TSAN := build/tsan
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: help deps build test test-release test-sanitize tsan bench fuzz demo clean
+.PHONY: help deps build test test-release test-sanitize tsan bench fuzz demo soak clean
 
 help:
 	@echo "make demo   build and run the main job (murphy demo)"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  micro-benchmarks (Google Benchmark)"
 	@echo "make tsan   ThreadSanitizer build and its tests"
 	@echo "make fuzz   libFuzzer (clang) on every decoder, FUZZ_SECONDS each (default 60)"
+	@echo "make soak   SEEDS seeds (default 10000) of the kv simulation workload on all cores"
 
 deps:
 	@scripts/install-deps
@@ -53,6 +54,13 @@ bench: build
 	  $$binary --benchmark_min_time=0.2 --benchmark_out=bench-results/$$(basename $$binary).json \
 	    --benchmark_out_format=json || exit 1; \
 	done
+
+# Many seeds of the replicated KV store under the random nemesis; a failure prints its
+# seed and replay command.
+SEEDS ?= 10000
+soak: deps $(RELEASE)/build.ninja
+	cmake --build $(RELEASE) -j $(JOBS) --target murphy
+	$(RELEASE)/src/murphy/cli/murphy sim --seeds $(SEEDS) --workload kv --jobs $(JOBS)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

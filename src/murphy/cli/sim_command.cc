@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "murphy/cli/commands.h"
+#include "murphy/node/kv_workload.h"
 #include "murphy/sim/runner.h"
 
 namespace murphy::cli {
@@ -91,7 +92,9 @@ std::string Replay(const RunConfig& config, const SimFlags& flags) {
 }
 
 int RunSimCommand(const SimFlags& flags, bool seeds_given) {
-  const sim::WorkloadRegistry registry = sim::WorkloadRegistry::Builtin();
+  // The built-in workloads plus those of higher modules (the registry is a value).
+  sim::WorkloadRegistry registry = sim::WorkloadRegistry::Builtin();
+  node::RegisterKvWorkloads(registry);
   if (flags.list_workloads) {
     for (const sim::WorkloadInfo& info : registry.all()) {
       std::printf("%-16s %s\n", info.name.c_str(), info.description.c_str());

@@ -5,6 +5,7 @@
 
 #include "murphy/raft/cluster_for_test.h"
 #include "murphy/raft/durability.h"
+#include "murphy/raft/storage.h"
 
 namespace murphy::raft::testing {
 namespace {
@@ -353,6 +354,52 @@ TEST(ReadyTest, MessagesThatDependOnDurableStateComeAfterPersist) {
   EXPECT_FALSE(CheckSendAllowed(ready.messages_after_persist[0], DurableState{}).ok());
   DurableState durable{*ready.hard_state, LogIndex(1)};
   EXPECT_TRUE(CheckSendAllowed(ready.messages_after_persist[0], durable).ok());
+  follower.Advance();
+}
+
+// Regression (found by the node shell's kv simulation, seed 10588, with a follower
+// resuming from a VM suspend): a follower acknowledges entries of term 1 while its
+// previous Ready is still being persisted, then — before its next Ready — hears a
+// term-3 leader whose append truncates those entries. The term-1 acknowledgement
+// must not leave with that Ready: it would vouch for entries the durable log no
+// longer holds, and the deposed term-1 leader could count it towards committing
+// them.
+TEST(ReadyTest, AcknowledgementOfTruncatedEntriesIsNeverSent) {
+  Config config;
+  config.id = NodeId(2);
+  RestoreState restore;
+  restore.membership.voters = {NodeId(1), NodeId(2), NodeId(3)};
+  MemoryStorage storage(restore.membership);
+  RawNode follower(config, restore);
+  auto entry = [](uint64_t term, uint64_t index) { return Entry{Term(term), LogIndex(index), EntryType::kNormal, {}}; };
+
+  Message first = MakeMessage(MessageType::kAppend, 1, 2, 1);
+  first.entries = {entry(1, 1), entry(1, 2)};
+  ASSERT_TRUE(follower.Step(first).ok());
+  Ready ready = follower.GetReady();
+  storage.Persist(ready);
+  follower.Advance();
+
+  // Appended and acknowledged in memory, not yet handed out in a Ready.
+  Message second = MakeMessage(MessageType::kAppend, 1, 2, 1);
+  second.index = LogIndex(2);
+  second.log_term = Term(1);
+  second.entries = {entry(1, 3), entry(1, 4)};
+  ASSERT_TRUE(follower.Step(second).ok());
+  // A term-3 leader overwrites index 3 on.
+  Message third = MakeMessage(MessageType::kAppend, 3, 2, 3);
+  third.index = LogIndex(2);
+  third.log_term = Term(1);
+  third.entries = {entry(3, 3)};
+  ASSERT_TRUE(follower.Step(third).ok());
+
+  ready = follower.GetReady();
+  storage.Persist(ready);
+  EXPECT_EQ(storage.last_index(), LogIndex(3));
+  for (const Message& message : ready.messages_after_persist) {
+    EXPECT_TRUE(CheckSendAllowed(message, storage.durable()).ok()) << DescribeMessage(message);
+    EXPECT_EQ(message.term, Term(3)) << DescribeMessage(message);
+  }
   follower.Advance();
 }
 

@@ -80,9 +80,15 @@ Ready RawNode::GetReady() {
     }
     if (immediate) {
       ready.messages.push_back(std::move(message));
-    } else {
-      ready.messages_after_persist.push_back(std::move(message));
+      continue;
     }
+    // A message that waits for persistence but was produced in an older term is
+    // dropped: what it vouches for may be gone by now (an acknowledgement of
+    // entries that a newer leader's append truncated before this Ready was taken),
+    // so persisting this Ready would not make it true. Dropping a message is
+    // always safe; the old-term peer learns the new term anyway.
+    if (message.term < hard.term) continue;
+    ready.messages_after_persist.push_back(std::move(message));
   }
   ready.committed_entries = raft_.log().NextEntriesToApply(raft_.config().max_apply_bytes_per_ready);
   outstanding.last_applied =
