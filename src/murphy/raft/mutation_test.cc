@@ -15,7 +15,7 @@ namespace {
 
 // The bound on seeds per mutation: a checker that needs more than this to notice
 // a bug this blatant is too weak to trust.
-constexpr uint64_t kMaxSeeds = 200;
+constexpr uint64_t kMaxSeeds = 1000;
 
 // The workload every mutation runs under; the same seeds must be clean without it.
 RandomRunOptions Workload(RandomRunOptions base, const RaftMutations& mutations) {
