@@ -7,7 +7,7 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 12> scenarios = {
+  static const std::array<const Scenario*, 13> scenarios = {
       &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
@@ -15,6 +15,7 @@ std::span<const Scenario* const> AllScenarios() {
       &LwwClockSkewScenario(),
       &TrueTimeCommitWaitScenario(),
       &GcPauseLeaseScenario(),
+      &SplitBrainScenario(),
       &CascadeScenario(),
       &TwoGeneralsScenario(),
       &ByzantineBitsScenario(),

@@ -236,5 +236,22 @@ TEST(ScenariosTest, GcPauseLeaseFollowsTheChaptersTimeline) {
   }
 }
 
+TEST(ScenariosTest, SplitBrainNaiveFailoverLosesWritesRaftDoesNot) {
+  const Scenario* split = FindScenario("split-brain");
+  ASSERT_NE(split, nullptr);
+  const RunOutcome naive = split->Run(1, false);
+  const RunOutcome raft = split->Run(1, true);
+  EXPECT_EQ(naive.Get("leaders_at_once"), 2);
+  EXPECT_GT(naive.Get("writes_acknowledged_by_isolated_leader"), 0);
+  EXPECT_GE(naive.Get("acknowledged_writes_lost"), naive.Get("writes_acknowledged_by_isolated_leader"));
+  EXPECT_EQ(naive.Get("isolated_leader_step_down_ms"), -1);
+  EXPECT_EQ(raft.Get("writes_acknowledged_by_isolated_leader"), 0);
+  EXPECT_EQ(raft.Get("acknowledged_writes_lost"), 0);
+  EXPECT_GT(raft.Get("writes_acknowledged"), 0);
+  // CheckQuorum: within an election timeout (10..20 ticks of 10 ms) plus a tick.
+  EXPECT_GT(raft.Get("isolated_leader_step_down_ms"), 0);
+  EXPECT_LE(raft.Get("isolated_leader_step_down_ms"), 210);
+}
+
 }  // namespace
 }  // namespace murphy
