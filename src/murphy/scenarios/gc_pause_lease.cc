@@ -184,7 +184,7 @@ client::LockClientOptions ClientOptions(NodeId node) {
 // story's first grant carries token 33.
 class EarlierHolders {
  public:
-  EarlierHolders(Env& env, NodeId node) : env_(env), client_(env, ClientOptions(node)) { Next(); }
+  EarlierHolders(Env& env, NodeId node) : client_(env, ClientOptions(node)) { Next(); }
   EarlierHolders(const EarlierHolders&) = delete;
   EarlierHolders& operator=(const EarlierHolders&) = delete;
   int grants() const { return grants_; }
@@ -201,7 +201,6 @@ class EarlierHolders {
                     });
   }
 
-  Env& env_;
   client::LockClient client_;
   int grants_ = 0;
 };
