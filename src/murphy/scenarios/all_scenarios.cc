@@ -7,13 +7,15 @@ namespace murphy {
 
 std::span<const Scenario* const> AllScenarios() {
   // In the chapter's order.
-  static const std::array<const Scenario*, 11> scenarios = {
+  static const std::array<const Scenario*, 13> scenarios = {
       &RequestFateScenario(),
       &TimeoutDilemmaScenario(),
       &ThunderingHerdScenario(),
       &PartitionCpApScenario(),
       &LwwClockSkewScenario(),
       &TrueTimeCommitWaitScenario(),
+      &GcPauseLeaseScenario(),
+      &SplitBrainScenario(),
       &CascadeScenario(),
       &TwoGeneralsScenario(),
       &ByzantineBitsScenario(),

@@ -12,6 +12,8 @@ const Scenario& ThunderingHerdScenario();
 const Scenario& PartitionCpApScenario();
 const Scenario& LwwClockSkewScenario();
 const Scenario& TrueTimeCommitWaitScenario();
+const Scenario& GcPauseLeaseScenario();
+const Scenario& SplitBrainScenario();
 const Scenario& CascadeScenario();
 const Scenario& TwoGeneralsScenario();
 const Scenario& ByzantineBitsScenario();

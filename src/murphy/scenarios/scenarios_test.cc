@@ -14,9 +14,11 @@ TEST(ScenariosTest, EachIsDemonstratedOnFixedSeeds) {
   for (const Scenario* scenario : AllScenarios()) {
     for (uint64_t seed = 1; seed <= 10; ++seed) {
       SCOPED_TRACE(std::string(scenario->name()) + " seed " + std::to_string(seed) +
-                   " (replay: murphy demo " + std::string(scenario->name()) + " --seed " + std::to_string(seed) + ")");
+                   " (replay: murphy demo " + std::string(scenario->name()) + " --seed " +
+                   std::to_string(seed) + ")");
       const ScenarioResult result = RunScenario(*scenario, seed);
-      EXPECT_TRUE(result.without.violated) << "without the remedy nothing went wrong: " << result.without.summary;
+      EXPECT_TRUE(result.without.violated)
+          << "without the remedy nothing went wrong: " << result.without.summary;
       EXPECT_FALSE(result.without.violation.empty());
       EXPECT_FALSE(result.with.violated) << "the remedy did not help: " << result.with.violation;
     }
@@ -78,7 +80,8 @@ TEST(ScenariosTest, RequestFateCountsEffectsPerFate) {
     const RunOutcome plain = fate->Run(seed, false);
     const RunOutcome keyed = fate->Run(seed, true);
     EXPECT_EQ(plain.Get("lost_request_effects"), 1);
-    for (const char* name : {"request_queued", "crash_before_reply", "server_busy", "lost_reply", "delayed_reply"}) {
+    for (const char* name :
+         {"request_queued", "crash_before_reply", "server_busy", "lost_reply", "delayed_reply"}) {
       SCOPED_TRACE(name);
       EXPECT_GE(plain.Get(std::string(name) + "_effects"), 2);
       EXPECT_EQ(keyed.Get(std::string(name) + "_effects"), 1);
@@ -176,7 +179,8 @@ TEST(ScenariosTest, PartitionLosesWritesWithLwwOnly) {
   EXPECT_GT(remedies.Get("cp_minority_writes_refused"), 0);
   EXPECT_EQ(remedies.Get("cp_majority_writes_refused"), 0);
   EXPECT_EQ(remedies.Get("cp_writes_lost"), 0);
-  EXPECT_LT(remedies.Get("cp_writes_acknowledged"), lww.Get("writes_acknowledged"));  // the price: availability
+  EXPECT_LT(remedies.Get("cp_writes_acknowledged"),
+            lww.Get("writes_acknowledged"));  // the price: availability
   EXPECT_EQ(remedies.Get("ap_siblings_writes_lost"), 0);
   EXPECT_EQ(remedies.Get("ap_siblings_after_heal"), 2);
   EXPECT_EQ(remedies.Get("ap_siblings_writes_acknowledged"), lww.Get("writes_acknowledged"));
@@ -201,6 +205,52 @@ TEST(ScenariosTest, HealthChecksDrainByReadinessAndNeverRestart) {
     EXPECT_EQ(outcome->Get("liveness_probe_failures"), 0);
     EXPECT_EQ(outcome->Get("restarts"), 0);
   }
+}
+
+TEST(ScenariosTest, GcPauseLeaseFollowsTheChaptersTimeline) {
+  const Scenario* gc = FindScenario("gc-pause-lease");
+  ASSERT_NE(gc, nullptr);
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const RunOutcome unfenced = gc->Run(seed, false);
+    const RunOutcome fenced = gc->Run(seed, true);
+    for (const RunOutcome* outcome : {&unfenced, &fenced}) {
+      EXPECT_EQ(outcome->Get("token_a"), 33);
+      EXPECT_EQ(outcome->Get("token_b"), 34);
+      EXPECT_EQ(outcome->Get("writes_accepted_b"), 2);
+      EXPECT_EQ(outcome->Get("writes_rejected_b"), 0);
+      // The lease ran out on the node's clock 10 s after A took it (plus transit).
+      EXPECT_GE(outcome->Get("lease_expired_at_ms"), 10000);
+      EXPECT_LT(outcome->Get("lease_expired_at_ms"), 10100);
+    }
+    // Without fencing A's write after the pause lands after B's: both accepted.
+    EXPECT_EQ(unfenced.Get("writes_accepted_a"), 2);
+    EXPECT_EQ(unfenced.Get("interleaved_writes"), 1);
+    EXPECT_NE(unfenced.violation.find("token 33"), std::string::npos) << unfenced.violation;
+    EXPECT_NE(unfenced.violation.find("token 34"), std::string::npos) << unfenced.violation;
+    // With it the write with token 33 is rejected (ABORTED, max token 34).
+    EXPECT_EQ(fenced.Get("writes_accepted_a"), 1);
+    EXPECT_EQ(fenced.Get("writes_rejected_a"), 1);
+    EXPECT_EQ(fenced.Get("interleaved_writes"), 0);
+    EXPECT_NE(fenced.summary.find("rejected (ABORTED, max token 34)"), std::string::npos) << fenced.summary;
+  }
+}
+
+TEST(ScenariosTest, SplitBrainNaiveFailoverLosesWritesRaftDoesNot) {
+  const Scenario* split = FindScenario("split-brain");
+  ASSERT_NE(split, nullptr);
+  const RunOutcome naive = split->Run(1, false);
+  const RunOutcome raft = split->Run(1, true);
+  EXPECT_EQ(naive.Get("leaders_at_once"), 2);
+  EXPECT_GT(naive.Get("writes_acknowledged_by_isolated_leader"), 0);
+  EXPECT_GE(naive.Get("acknowledged_writes_lost"), naive.Get("writes_acknowledged_by_isolated_leader"));
+  EXPECT_EQ(naive.Get("isolated_leader_step_down_ms"), -1);
+  EXPECT_EQ(raft.Get("writes_acknowledged_by_isolated_leader"), 0);
+  EXPECT_EQ(raft.Get("acknowledged_writes_lost"), 0);
+  EXPECT_GT(raft.Get("writes_acknowledged"), 0);
+  // CheckQuorum: within an election timeout (10..20 ticks of 10 ms) plus a tick.
+  EXPECT_GT(raft.Get("isolated_leader_step_down_ms"), 0);
+  EXPECT_LE(raft.Get("isolated_leader_step_down_ms"), 210);
 }
 
 }  // namespace
