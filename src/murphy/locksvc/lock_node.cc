@@ -69,7 +69,7 @@ void LockNodeService::OnRequest(NodeId source, const protocol::Request& request)
       write.idempotency_key = "murphy/" + std::to_string(request.header.client.value()) + "/" +
                               std::to_string(request.header.sequence);
     }
-    command = TagStoreWrite(write);
+    command = TagStoreWrite(request.header.client, write);
   }
   Result<LogIndex> index = shell_->ProposeCommand(std::move(command));
   if (!index.ok()) {

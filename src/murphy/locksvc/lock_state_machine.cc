@@ -1,5 +1,6 @@
 #include "murphy/locksvc/lock_state_machine.h"
 
+#include <optional>
 #include <span>
 #include <utility>
 
@@ -29,7 +30,14 @@ constexpr size_t kMaxSnapshotPartBytes = size_t{1} << 30;
 }  // namespace
 
 std::string TagLockCommand(const lock::Command& command) { return Tagged(kLockTag, lock::EncodeCommand(command)); }
-std::string TagStoreWrite(const store::FencedWrite& write) { return Tagged(kStoreTag, store::EncodeWrite(write)); }
+std::string TagStoreWrite(NodeId client, const store::FencedWrite& write) {
+  ByteWriter writer;
+  writer.PutVarint(client.value());
+  Bytes body = writer.Take();
+  const Bytes encoded = store::EncodeWrite(write);
+  body.insert(body.end(), encoded.begin(), encoded.end());
+  return Tagged(kStoreTag, body);
+}
 
 LockStateMachine::LockStateMachine(LockStateMachineOptions options)
     : options_(std::move(options)), machine_(options_.machine), store_(options_.store) {}
@@ -50,13 +58,24 @@ std::string LockStateMachine::Apply(LogIndex index, std::string_view command) {
       record.output = std::move(output);
     }
   } else if (!command.empty() && static_cast<uint8_t>(command[0]) == kStoreTag) {
-    const std::span<const uint8_t> body = AsSpan(command.substr(1));
+    ByteReader reader(AsSpan(command.substr(1)));
+    uint64_t client = 0;
+    const bool framed = reader.GetVarint(&client) && client <= UINT32_MAX;
+    const std::span<const uint8_t> body = framed ? reader.rest() : std::span<const uint8_t>();
     Result<store::FencedWrite> decoded = store::DecodeWrite(body);
+    std::optional<uint64_t> version_before;
+    if (decoded.ok() && options_.on_applied) {
+      if (std::optional<store::ResourceView> view = store_.Read(decoded->resource)) version_before = view->version;
+    }
+    // An unframed entry reaches the store as empty bytes: refused, identically everywhere.
     const store::WriteResult written = store_.ApplyEncoded(body);
     result = ToString(store::EncodeWriteResult(written));
     if (decoded.ok() && options_.on_applied) {
       record.kind = AppliedRecord::Kind::kStore;
       record.write = std::move(*decoded);
+      record.writer = NodeId(static_cast<uint32_t>(client));
+      const std::optional<store::ResourceView> after = store_.Read(record.write.resource);
+      record.store_changed = after.has_value() && (!version_before.has_value() || after->version != *version_before);
       record.write_result = written;
     }
   }

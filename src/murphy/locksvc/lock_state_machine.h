@@ -4,7 +4,8 @@
 // Contract: `LockStateMachine` is a node::StateMachine. Every log entry is one tagged
 // command:
 //   kLockTag  + lock::EncodeCommand(c)       → result lock::EncodeResult(r)
-//   kStoreTag + store::EncodeWrite(w)        → result store::EncodeWriteResult(r)
+//   kStoreTag + varint client + store::EncodeWrite(w)
+//                                            → result store::EncodeWriteResult(r)
 // Both halves live in one log so that a write and the grant that fences it are ordered
 // (a write with token 34 is applied after the grant of 34 on every replica). Untagged
 // or undecodable entries change nothing and yield an empty result, identically on
@@ -35,7 +36,8 @@ inline constexpr uint8_t kLockTag = 1;
 inline constexpr uint8_t kStoreTag = 2;
 
 std::string TagLockCommand(const lock::Command& command);
-std::string TagStoreWrite(const store::FencedWrite& write);
+// `client` is who sent the write (kept for observers: the store does not need it).
+std::string TagStoreWrite(NodeId client, const store::FencedWrite& write);
 
 // What one applied entry did (for checkers).
 struct AppliedRecord {
@@ -44,6 +46,10 @@ struct AppliedRecord {
   lock::Command command;  // kLock
   lock::ApplyOutput output;  // kLock
   store::FencedWrite write;  // kStore
+  NodeId writer;  // kStore
+  // kStore: the write changed the resource (false for a rejection and for a retry
+  // answered from the idempotency memory: same result, not applied again).
+  bool store_changed = false;
   store::WriteResult write_result;  // kStore
 };
 
