@@ -285,7 +285,6 @@ class LocksWorkload : public sim::Workload {
   Status CheckFencing() const {
     for (const char* lock : kLocks) {
       FencingChecker checker(ResourceOf(lock));
-      std::vector<std::pair<Instant, int>> order;  // merge by recording order at equal time
       auto grants = grants_.find(lock);
       if (grants != grants_.end())
         for (const Grant& grant : grants->second) checker.RecordGrant(grant.time, grant.client, grant.token);
@@ -322,7 +321,9 @@ class LocksWorkload : public sim::Workload {
         }
       }
     }
-    for (const auto& [client, held] : journal_.held) {
+    for (const auto& entry : journal_.held) {
+      const NodeId client = entry.first;
+      const std::pair<std::string, FencingToken>& held = entry.second;
       auto grants = grants_.find(held.first);
       const bool granted =
           grants != grants_.end() && std::any_of(grants->second.begin(), grants->second.end(), [&](const Grant& g) {
