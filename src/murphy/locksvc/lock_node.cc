@@ -53,8 +53,9 @@ void LockNodeService::OnRequest(NodeId source, const protocol::Request& request)
         return;
       }
       const LockStateMachine& machine = state_machine();
-      Reply(source, route == service::Route::kLockRead ? service::LockReadResponse(request, machine.machine())
-                                                       : service::StoreReadResponse(request, machine.store()));
+      Reply(source, route == service::Route::kLockRead
+                        ? service::LockReadResponse(request, machine.machine())
+                        : service::StoreReadResponse(request, machine.store()));
     });
     if (!started.ok()) Reply(source, protocol::MakeResponse(request.header, started));
     return;
@@ -142,10 +143,11 @@ void LockNodeService::OnTick() {
 }
 
 LockNode::LockNode(Env& env, LockNodeOptions options)
-    : service_(std::make_unique<LockNodeService>(env, options.timers, options.full_ttl_on_failover_for_test)) {
+    : service_(
+          std::make_unique<LockNodeService>(env, options.timers, options.full_ttl_on_failover_for_test)) {
   options.node.service = service_.get();
-  shell_ = std::make_unique<node::NodeShell>(env, std::move(options.node),
-                                             std::make_unique<LockStateMachine>(std::move(options.state_machine)));
+  shell_ = std::make_unique<node::NodeShell>(
+      env, std::move(options.node), std::make_unique<LockStateMachine>(std::move(options.state_machine)));
 }
 
 }  // namespace murphy::locksvc

@@ -29,7 +29,9 @@ constexpr size_t kMaxSnapshotPartBytes = size_t{1} << 30;
 
 }  // namespace
 
-std::string TagLockCommand(const lock::Command& command) { return Tagged(kLockTag, lock::EncodeCommand(command)); }
+std::string TagLockCommand(const lock::Command& command) {
+  return Tagged(kLockTag, lock::EncodeCommand(command));
+}
 std::string TagStoreWrite(NodeId client, const store::FencedWrite& write) {
   ByteWriter writer;
   writer.PutVarint(client.value());
@@ -65,7 +67,8 @@ std::string LockStateMachine::Apply(LogIndex index, std::string_view command) {
     Result<store::FencedWrite> decoded = store::DecodeWrite(body);
     std::optional<uint64_t> version_before;
     if (decoded.ok() && options_.on_applied) {
-      if (std::optional<store::ResourceView> view = store_.Read(decoded->resource)) version_before = view->version;
+      if (std::optional<store::ResourceView> view = store_.Read(decoded->resource))
+        version_before = view->version;
     }
     // An unframed entry reaches the store as empty bytes: refused, identically everywhere.
     const store::WriteResult written = store_.ApplyEncoded(body);
@@ -75,7 +78,8 @@ std::string LockStateMachine::Apply(LogIndex index, std::string_view command) {
       record.write = std::move(*decoded);
       record.writer = NodeId(static_cast<uint32_t>(client));
       const std::optional<store::ResourceView> after = store_.Read(record.write.resource);
-      record.store_changed = after.has_value() && (!version_before.has_value() || after->version != *version_before);
+      record.store_changed =
+          after.has_value() && (!version_before.has_value() || after->version != *version_before);
       record.write_result = written;
     }
   }

@@ -43,10 +43,10 @@ std::string TagStoreWrite(NodeId client, const store::FencedWrite& write);
 struct AppliedRecord {
   enum class Kind : uint8_t { kLock, kStore, kMalformed };
   Kind kind = Kind::kMalformed;
-  lock::Command command;  // kLock
+  lock::Command command;     // kLock
   lock::ApplyOutput output;  // kLock
   store::FencedWrite write;  // kStore
-  NodeId writer;  // kStore
+  NodeId writer;             // kStore
   // kStore: the write changed the resource (false for a rejection and for a retry
   // answered from the idempotency memory: same result, not applied again).
   bool store_changed = false;

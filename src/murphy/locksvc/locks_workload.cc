@@ -251,8 +251,8 @@ class LocksWorkload : public sim::Workload {
       // A retry answered from the store's idempotency memory repeats an old result
       // without applying anything: it is not a write at this time.
       if (record.write_result.status.ok() && !record.store_changed) return;
-      writes_.push_back({now, record.writer, record.write.resource, record.write.token,
-                         record.write_result.status.ok()});
+      writes_.push_back(
+          {now, record.writer, record.write.resource, record.write.token, record.write_result.status.ok()});
       return;
     }
     if (record.kind != AppliedRecord::Kind::kLock) return;
@@ -325,10 +325,10 @@ class LocksWorkload : public sim::Workload {
       const NodeId client = entry.first;
       const std::pair<std::string, FencingToken>& held = entry.second;
       auto grants = grants_.find(held.first);
-      const bool granted =
-          grants != grants_.end() && std::any_of(grants->second.begin(), grants->second.end(), [&](const Grant& g) {
-            return g.client == client && g.token == held.second;
-          });
+      const bool granted = grants != grants_.end() &&
+                           std::any_of(grants->second.begin(), grants->second.end(), [&](const Grant& g) {
+                             return g.client == client && g.token == held.second;
+                           });
       if (!granted) {
         return Fail("client " + ToString(client) + " was told it holds " + held.first + " with token " +
                     std::to_string(held.second.value()) + ", which was never granted to it");
@@ -357,7 +357,8 @@ class LocksWorkload : public sim::Workload {
     holder->Acquire();
     Result<bool> got = run_until([&] { return holder->done(); }, sim.now() + Seconds(10));
     MURPHY_RETURN_IF_ERROR(got.status());
-    if (!*got || holder->handle() == nullptr) return Fail("drill: the holder did not get the free lock within 10s");
+    if (!*got || holder->handle() == nullptr)
+      return Fail("drill: the holder did not get the free lock within 10s");
     const LeaseId lease = holder->handle()->lease();
     MURPHY_RETURN_IF_ERROR(sim.RunFor(Milliseconds(300)));
     const Instant crashed = sim.now();
@@ -382,23 +383,25 @@ class LocksWorkload : public sim::Workload {
     Result<bool> ended = run_until([&] { return lease_ends_.count(lease) != 0; }, crashed + Seconds(20));
     MURPHY_RETURN_IF_ERROR(ended.status());
     if (!*ended || lease_ends_.at(lease) > crashed + allowance) {
-      return Fail("lease bound: the holder crashed at " + FormatInstant(crashed) + "; its lease must end by " +
-                  FormatInstant(crashed + allowance) + " (TTL + checkpoint interval + per leader change " +
+      return Fail("lease bound: the holder crashed at " + FormatInstant(crashed) +
+                  "; its lease must end by " + FormatInstant(crashed + allowance) +
+                  " (TTL + checkpoint interval + per leader change " +
                   "(election time + checkpoint interval) + slack) but " +
                   (*ended ? "ended at " + FormatInstant(lease_ends_.at(lease)) : std::string("did not end")));
     }
     const Instant lease_end = lease_ends_.at(lease);
     auto grants = grants_.find(kDrillLock);
     const bool waiter_granted =
-        grants != grants_.end() && std::any_of(grants->second.begin(), grants->second.end(), [&](const Grant& g) {
-          return g.client == drill_[1] && g.time == lease_end;
-        });
-    if (!waiter_granted) return Fail("liveness: the waiter was not granted by the entry that ended the lease");
+        grants != grants_.end() &&
+        std::any_of(grants->second.begin(), grants->second.end(),
+                    [&](const Grant& g) { return g.client == drill_[1] && g.time == lease_end; });
+    if (!waiter_granted)
+      return Fail("liveness: the waiter was not granted by the entry that ended the lease");
     Result<bool> holds = run_until([&] { return waiter->handle() != nullptr; }, lease_end + kWaiterBound);
     MURPHY_RETURN_IF_ERROR(holds.status());
     if (!*holds) {
-      return Fail("liveness: the waiter's client did not hold the lock within " + FormatDuration(kWaiterBound) +
-                  " of the lease's end at " + FormatInstant(lease_end));
+      return Fail("liveness: the waiter's client did not hold the lock within " +
+                  FormatDuration(kWaiterBound) + " of the lease's end at " + FormatInstant(lease_end));
     }
     return Status::Ok();
   }
@@ -429,20 +432,22 @@ class LocksWorkload : public sim::Workload {
 }  // namespace
 
 void RegisterLocksWorkloads(sim::WorkloadRegistry& registry) {
-  registry.Register({"locks",
-                     "3 or 5 lock-service nodes (Raft + lock machine + fenced store + leader lease timers), 4 "
-                     "LockClient workers on 2 locks with GC pauses and zombie writes, random nemesis; checks "
-                     "store monotonicity, fencing (true time), lock tokens, the lease bound over 3 leader "
-                     "changes, waiter liveness, Raft safety",
-                     [] { return std::make_unique<LocksWorkload>(Variant::kNormal); }});
+  registry.Register(
+      {"locks",
+       "3 or 5 lock-service nodes (Raft + lock machine + fenced store + leader lease timers), 4 "
+       "LockClient workers on 2 locks with GC pauses and zombie writes, random nemesis; checks "
+       "store monotonicity, fencing (true time), lock tokens, the lease bound over 3 leader "
+       "changes, waiter liveness, Raft safety",
+       [] { return std::make_unique<LocksWorkload>(Variant::kNormal); }});
   registry.Register({"locks-unsafe-store", "locks with a store that skips the token check: must be caught",
                      [] { return std::make_unique<LocksWorkload>(Variant::kUnsafeStore); }});
   registry.Register({"locks-unsafe-client",
                      "locks with workers that ignore safe-until and loss and keep writing: must be caught",
                      [] { return std::make_unique<LocksWorkload>(Variant::kUnsafeClient); }});
-  registry.Register({"locks-full-ttl-on-failover",
-                     "locks with a leader that arms every lease with its full TTL on election: must be caught",
-                     [] { return std::make_unique<LocksWorkload>(Variant::kFullTtlOnFailover); }});
+  registry.Register(
+      {"locks-full-ttl-on-failover",
+       "locks with a leader that arms every lease with its full TTL on election: must be caught",
+       [] { return std::make_unique<LocksWorkload>(Variant::kFullTtlOnFailover); }});
 }
 
 }  // namespace murphy::locksvc

@@ -24,7 +24,8 @@ class RawClient {
     env_.SetReceiver([this](NodeId, std::span<const uint8_t> payload) {
       protocol::ClientMessage message;
       if (!protocol::DecodeClientMessage(payload, &message).ok()) return;
-      if (auto* response = std::get_if<protocol::Response>(&message)) responses_[response->request_id] = *response;
+      if (auto* response = std::get_if<protocol::Response>(&message))
+        responses_[response->request_id] = *response;
       if (auto* push = std::get_if<protocol::Push>(&message)) pushes_.push_back(*push);
     });
   }
@@ -95,7 +96,9 @@ class Cluster {
     EXPECT_TRUE(answered.ok() && *answered) << "seed " << sim_.seed() << ": no answer";
     return client.response(id).value_or(protocol::Response{});
   }
-  const LockStateMachine& state_machine(NodeId node) { return sim_.ProcessAs<LockNode>(node)->state_machine(); }
+  const LockStateMachine& state_machine(NodeId node) {
+    return sim_.ProcessAs<LockNode>(node)->state_machine();
+  }
 
  private:
   sim::Simulator sim_;
@@ -116,7 +119,8 @@ protocol::WriteRequest WriteOf(FencingToken token, std::string value) {
 
 TEST(LockServiceTimelineTest, PausedHolderIsFencedOffByTheStore) {
   for (uint64_t seed = 1; seed <= 3; ++seed) {
-    SCOPED_TRACE("seed " + std::to_string(seed) + " (replay: locksvc_test --gtest_filter=LockServiceTimeline*)");
+    SCOPED_TRACE("seed " + std::to_string(seed) +
+                 " (replay: locksvc_test --gtest_filter=LockServiceTimeline*)");
     Cluster cluster(seed);
     NodeId helper_id, a_id, b_id;
     RawClient& helper = cluster.AddClient("helper", &helper_id);
@@ -129,8 +133,8 @@ TEST(LockServiceTimelineTest, PausedHolderIsFencedOffByTheStore) {
     const LeaseId helper_lease = LeaseOf(cluster.Call(helper, protocol::GrantLeaseRequest{Seconds(60)}));
     ASSERT_NE(helper_lease, LeaseId());
     for (int i = 1; i <= 32; ++i) {
-      const protocol::Response acquired =
-          cluster.Call(helper, protocol::AcquireRequest{"lock", helper_lease, protocol::AcquireMode::kTry, {}});
+      const protocol::Response acquired = cluster.Call(
+          helper, protocol::AcquireRequest{"lock", helper_lease, protocol::AcquireMode::kTry, {}});
       ASSERT_EQ(TokenOf(acquired), FencingToken(static_cast<uint64_t>(i)));
       ASSERT_TRUE(cluster.Call(helper, protocol::ReleaseRequest{"lock", helper_lease}).status().ok());
     }
@@ -207,7 +211,8 @@ TEST(LockServiceTest, FollowerAnswersNotLeaderWithHint) {
 TEST(LockStateMachineTest, SnapshotRestoresBothHalvesAndRefusesGarbage) {
   LockStateMachine machine({});
   machine.Apply(LogIndex(1), TagLockCommand(lock::GrantLease{{NodeId(5), 1}, Seconds(10)}));
-  machine.Apply(LogIndex(2), TagLockCommand(lock::Acquire{{NodeId(5), 2}, "x", LeaseId(1), lock::AcquireMode::kTry, {}}));
+  machine.Apply(LogIndex(2),
+                TagLockCommand(lock::Acquire{{NodeId(5), 2}, "x", LeaseId(1), lock::AcquireMode::kTry, {}}));
   ASSERT_EQ(machine.last_events().size(), 1u);
   EXPECT_EQ(machine.last_events()[0].kind, lock::EventKind::kGranted);
   machine.Apply(LogIndex(3), TagStoreWrite(NodeId(5), {"r", "x", FencingToken(1), "v", std::nullopt, "k"}));
@@ -218,7 +223,7 @@ TEST(LockStateMachineTest, SnapshotRestoresBothHalvesAndRefusesGarbage) {
   ASSERT_TRUE(restored.store().Read("r").has_value());
   EXPECT_EQ(restored.store().Read("r")->max_token, FencingToken(1));
   EXPECT_EQ(restored.Restore("garbage").code(), StatusCode::kDataLoss);
-  EXPECT_EQ(restored.Snapshot(), snapshot);  // unchanged on error
+  EXPECT_EQ(restored.Snapshot(), snapshot);                     // unchanged on error
   EXPECT_TRUE(machine.Apply(LogIndex(4), "\x07junk").empty());  // untagged: nothing
 }
 
