@@ -23,6 +23,11 @@
 //     clients and reads, and Advance;
 //   - takes a snapshot every `snapshot_every_entries` applied entries (WAL
 //     SaveSnapshot, then RawNode::Compact, then WAL Compact).
+//   - optionally drives a `NodeService` (options.service; the lock service uses it):
+//     frames of other types go to it, and it hears of every applied normal entry
+//     (with the state machine's result), of gaining and losing leadership and of
+//     every tick; it proposes with ProposeCommand and reads with ReadBarrier. The KV
+//     path does not use it and is unchanged.
 // Durability rules honoured (ARCHITECTURE.md "Quorum"): nothing that depends on
 // state — a vote, an append acknowledgement, a reply to a client — leaves before
 // that state is durable. The commit index is persisted only along with term/vote
