@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "murphy/cli/commands.h"
+#include "murphy/locksvc/locks_workload.h"
 #include "murphy/node/kv_workload.h"
 #include "murphy/sim/runner.h"
 
@@ -95,6 +96,7 @@ int RunSimCommand(const SimFlags& flags, bool seeds_given) {
   // The built-in workloads plus those of higher modules (the registry is a value).
   sim::WorkloadRegistry registry = sim::WorkloadRegistry::Builtin();
   node::RegisterKvWorkloads(registry);
+  locksvc::RegisterLocksWorkloads(registry);
   if (flags.list_workloads) {
     for (const sim::WorkloadInfo& info : registry.all()) {
       std::printf("%-16s %s\n", info.name.c_str(), info.description.c_str());

@@ -77,6 +77,7 @@ NodeShell::NodeShell(Env& env, NodeOptions options, std::unique_ptr<StateMachine
       std::find(options_.members.begin(), options_.members.end(), env_.self()) != options_.members.end(),
       "a node must be one of its bootstrap members");
   env_.SetReceiver([this](NodeId source, std::span<const uint8_t> payload) { OnReceive(source, payload); });
+  if (options_.service != nullptr) options_.service->Attach(this);
   Recover();
   if (stopped_) return;
   tick_timer_ = env_.SetTimer(options_.tick_interval, [this] { Tick(); });
@@ -107,6 +108,23 @@ void NodeShell::Campaign() {
   if (stopped_) return;
   raw_->Campaign();
   Drive();
+}
+
+Result<LogIndex> NodeShell::ProposeCommand(std::string command) {
+  if (!is_leader()) return UnavailableError("not the leader");
+  if (pending_commands_.size() >= options_.max_pending_commands) return UnavailableError("too many pending");
+  Result<LogIndex> index = raw_->Propose(std::move(command));
+  if (!index.ok()) return UnavailableError(index.status().message());
+  return index;
+}
+
+Status NodeShell::ReadBarrier(std::function<void(Status)> done) {
+  if (!is_leader()) return UnavailableError("not the leader");
+  if (pending_reads_.size() >= options_.max_pending_reads) return UnavailableError("too many pending reads");
+  const uint64_t read_id = next_read_id_++;
+  if (!raw_->ReadIndex(read_id).ok()) return UnavailableError("read index refused");
+  pending_reads_[read_id] = {NodeId(), 0, 0, {}, LogIndex(), std::move(done)};
+  return Status::Ok();
 }
 
 void NodeShell::Recover() {
@@ -190,6 +208,8 @@ void NodeShell::Recover() {
 void NodeShell::Tick() {
   if (stopped_) return;
   raw_->Tick();
+  if (options_.service != nullptr) options_.service->OnTick();
+  if (stopped_) return;
   Drive();
   if (!stopped_) tick_timer_ = env_.SetTimer(options_.tick_interval, [this] { Tick(); });
 }
@@ -209,6 +229,9 @@ void NodeShell::OnReceive(NodeId source, std::span<const uint8_t> payload) {
     Result<ClientRequest> request = DecodeRequest(frame->payload);
     if (!request.ok()) return;
     OnClientRequest(source, *request);
+  } else if (options_.service != nullptr) {
+    options_.service->OnFrame(source, frame->type, frame->payload);
+    if (stopped_) return;
   } else {
     return;
   }
@@ -243,7 +266,7 @@ void NodeShell::OnClientRequest(NodeId source, const ClientRequest& request) {
     Respond(source, request.client_id, request.sequence, ResponseStatus::kUnavailable, {});
     return;
   }
-  pending_reads_[read_id] = {source, request.client_id, request.sequence, request.payload, LogIndex()};
+  pending_reads_[read_id] = {source, request.client_id, request.sequence, request.payload, LogIndex(), nullptr};
 }
 
 void NodeShell::Respond(NodeId target, uint64_t client_id, uint64_t sequence, ResponseStatus status,
@@ -404,6 +427,9 @@ void NodeShell::ApplyCommitted(const std::vector<raft::Entry>& entries) {
     applied_ = entry.index;
     applied_term_ = entry.term;
     if (options_.observer != nullptr) options_.observer->OnApplied(env_.self(), entry);
+    if (options_.service != nullptr && entry.type == raft::EntryType::kNormal && !entry.data.empty()) {
+      options_.service->OnApplied(entry.index, entry.term, result);
+    }
     env_.Trace("apply", {{"index", entry.index.value()}, {"term", entry.term.value()}});
     auto pending = pending_commands_.find(entry.index);
     if (pending == pending_commands_.end()) continue;
@@ -423,9 +449,14 @@ void NodeShell::ServeReads() {
       ++it;
       continue;
     }
-    Respond(it->second.source, it->second.client_id, it->second.sequence, ResponseStatus::kOk,
-            state_machine_->Query(it->second.payload));
+    PendingRead read = std::move(it->second);
     it = pending_reads_.erase(it);
+    if (read.done) {
+      read.done(Status::Ok());
+    } else {
+      Respond(read.source, read.client_id, read.sequence, ResponseStatus::kOk,
+              state_machine_->Query(read.payload));
+    }
   }
 }
 
@@ -436,6 +467,7 @@ void NodeShell::OnSoftState(const raft::SoftState& soft) {
   if (!was_leader && now_leader) {
     if (options_.observer != nullptr) options_.observer->OnBecameLeader(env_.self(), term());
     env_.Trace("became_leader", {{"term", term().value()}});
+    if (options_.service != nullptr) options_.service->OnBecameLeader();
   }
   if (was_leader && !now_leader) {
     env_.Trace("stepped_down", {{"term", term().value()}, {"leader", uint64_t{soft.leader.value()}}});
@@ -445,13 +477,19 @@ void NodeShell::OnSoftState(const raft::SoftState& soft) {
     // retry (deduplicated by the state machine).
     for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
       if (it->second.index == LogIndex()) {
-        Respond(it->second.source, it->second.client_id, it->second.sequence, ResponseStatus::kNotLeader, {});
+        PendingRead read = std::move(it->second);
         it = pending_reads_.erase(it);
+        if (read.done) {
+          read.done(UnavailableError("not the leader"));
+        } else {
+          Respond(read.source, read.client_id, read.sequence, ResponseStatus::kNotLeader, {});
+        }
       } else {
         ++it;
       }
     }
     pending_commands_.clear();
+    if (options_.service != nullptr) options_.service->OnLostLeadership();
   }
 }
 
@@ -492,6 +530,7 @@ void NodeShell::Stop(std::string_view event, Status reason) {
   env_.CancelTimer(tick_timer_);
   pending_commands_.clear();
   pending_reads_.clear();
+  if (options_.service != nullptr && soft_state_.role == raft::Role::kLeader) options_.service->OnLostLeadership();
   if (options_.observer != nullptr) options_.observer->OnStopped(env_.self(), event);
 }
 

@@ -23,6 +23,11 @@
 //     clients and reads, and Advance;
 //   - takes a snapshot every `snapshot_every_entries` applied entries (WAL
 //     SaveSnapshot, then RawNode::Compact, then WAL Compact).
+//   - optionally drives a `NodeService` (options.service; the lock service uses it):
+//     frames of other types go to it, and it hears of every applied normal entry
+//     (with the state machine's result), of gaining and losing leadership and of
+//     every tick; it proposes with ProposeCommand and reads with ReadBarrier. The KV
+//     path does not use it and is unchanged.
 // Durability rules honoured (ARCHITECTURE.md "Quorum"): nothing that depends on
 // state — a vote, an append acknowledgement, a reply to a client — leaves before
 // that state is durable. The commit index is persisted only along with term/vote
@@ -49,6 +54,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <span>
 #include <map>
 #include <memory>
 #include <optional>
@@ -95,6 +101,36 @@ class NodeObserver {
   virtual void OnStopped(NodeId node, std::string_view reason) { (void)node, (void)reason; }
 };
 
+class NodeShell;
+
+// A service layered on the shell (the lock service of locksvc/): the shell hands it
+// the frames it does not speak itself and tells it about applies, leadership and
+// ticks; the service proposes commands and asks for read barriers through the shell's
+// public API (ProposeCommand, ReadBarrier). The KV path does not use it. Every call
+// comes from the node's loop. Why a hook and not a subclass: the shell stays the one
+// place that knows Raft, the WAL and the durability rules; a service only sees
+// committed, applied results.
+class NodeService {
+ public:
+  virtual ~NodeService() = default;
+  // Called once from the shell's constructor, before recovery (so before any apply).
+  virtual void Attach(NodeShell* shell) { (void)shell; }
+  // A valid frame of a type the shell does not handle (not raft, not KV client).
+  virtual void OnFrame(NodeId source, uint8_t type, std::span<const uint8_t> payload) {
+    (void)source, (void)type, (void)payload;
+  }
+  // The state machine applied the normal entry at `index` (term `term`), returning
+  // `result`. Also during recovery replays: effects must be idempotent or node-local.
+  virtual void OnApplied(LogIndex index, Term term, std::string_view result) {
+    (void)index, (void)term, (void)result;
+  }
+  // The node became leader / stopped being leader (also when it stops for good).
+  virtual void OnBecameLeader() {}
+  virtual void OnLostLeadership() {}
+  // Every tick of the shell's timer (leader or not), before Raft's Ready is processed.
+  virtual void OnTick() {}
+};
+
 struct NodeOptions {
   // The bootstrap voters (the same on every node; this node's id is env.self()).
   std::vector<NodeId> members;
@@ -108,6 +144,7 @@ struct NodeOptions {
   size_t max_pending_reads = 1024;
   WalOptions wal;
   NodeObserver* observer = nullptr;  // not owned; may be null
+  NodeService* service = nullptr;    // not owned; may be null; must outlive the shell
   // TEST ONLY — a deliberately broken shell that sends messages_after_persist
   // before the WAL sync, to prove the persist-before-send monitor can fail.
   bool unsafe_send_before_persist = false;
@@ -142,6 +179,16 @@ class NodeShell {
   // Starts an election now (tests, leadership handover).
   void Campaign();
 
+  // For a NodeService. Proposes `command` for the state machine: the index it will
+  // have if it commits (it may not: a leader change can replace it). Unavailable if
+  // this node is not the leader or Raft refuses it. The shell processes the proposal
+  // on its next Drive (after the current frame or tick).
+  Result<LogIndex> ProposeCommand(std::string command);
+  // For a NodeService: a linearizable read barrier. `done(OK)` once the leader has
+  // confirmed its leadership for a read index and applied up to it; `done(Unavailable)`
+  // if it loses leadership first or cannot start one. Dropped if the node stops.
+  Status ReadBarrier(std::function<void(Status)> done);
+
  private:
   struct PendingCommand {
     NodeId source;
@@ -155,6 +202,7 @@ class NodeShell {
     uint64_t sequence;
     std::string payload;
     LogIndex index;  // set once confirmed
+    std::function<void(Status)> done;  // a service's barrier (then no client reply)
   };
 
   void Recover();

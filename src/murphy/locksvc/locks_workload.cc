@@ -1,0 +1,453 @@
+#include "murphy/locksvc/locks_workload.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "murphy/check/fencing.h"
+#include "murphy/client/lock_client.h"
+#include "murphy/locksvc/lock_node.h"
+#include "murphy/node/kv_workload.h"
+#include "murphy/node/node_checkers.h"
+
+namespace murphy::locksvc {
+namespace {
+
+enum class Variant : uint8_t { kNormal, kUnsafeStore, kUnsafeClient, kFullTtlOnFailover };
+
+constexpr int kWorkers = 4;
+constexpr int kFailovers = 3;
+constexpr Duration kFailoverEvery = Milliseconds(1200);
+constexpr Duration kDrillLimit = Seconds(30);
+const char* const kLocks[] = {"a", "b"};
+constexpr char kDrillLock[] = "drill";
+
+std::string ResourceOf(std::string_view lock) { return "r-" + std::string(lock); }
+
+client::LockClientOptions ClientOptions(const std::vector<NodeId>& members) {
+  client::LockClientOptions options;
+  options.channel.nodes = members;
+  // The nemesis drifts clocks by up to 10%: the relative bound is the sum of two.
+  options.max_drift_rate = 0.25;
+  return options;
+}
+
+// What the workers tell the workload (true time, from the simulator).
+struct WriteIssue {
+  Instant time;
+  NodeId client;
+  std::string lock;
+  FencingToken token;
+};
+
+struct Journal {
+  std::vector<WriteIssue> safe_writes;  // sent through LockClient::Write (or unsafe mutant)
+  std::vector<std::pair<NodeId, std::pair<std::string, FencingToken>>> held;  // tokens clients were told
+};
+
+// A lock-using process.
+class Worker {
+ public:
+  Worker(Env& env, const std::vector<NodeId>& members, Variant variant, Journal* journal,
+         std::function<Instant()> true_now, std::function<void(NodeId)> request_pause)
+      : env_(env),
+        variant_(variant),
+        journal_(journal),
+        true_now_(std::move(true_now)),
+        request_pause_(std::move(request_pause)),
+        client_(env, ClientOptions(members)) {
+    Later(Milliseconds(env_.rng().UniformInRange(0, 200)), [this] { Start(); });
+  }
+  ~Worker() {
+    for (const auto& [id, timer] : timers_) env_.CancelTimer(timer);
+  }
+
+ private:
+  void Later(Duration delay, std::function<void()> action) {
+    const uint64_t id = next_timer_++;
+    timers_[id] = env_.SetTimer(delay, [this, id, action = std::move(action)] {
+      timers_.erase(id);
+      action();
+    });
+  }
+
+  void Start() {
+    handle_.reset();
+    const std::string lock = kLocks[env_.rng().Uniform(2)];
+    const auto mode = env_.rng().Bernoulli(0.5) ? protocol::AcquireMode::kWait : protocol::AcquireMode::kTry;
+    const uint64_t round = ++round_;
+    client_.Acquire(lock, kTtl, mode, [this, round](Result<std::unique_ptr<client::LockHandle>> result) {
+      if (round != round_) return;
+      if (!result.ok()) {
+        Later(Milliseconds(env_.rng().UniformInRange(100, 300)), [this] { Start(); });
+        return;
+      }
+      handle_ = std::move(result).value();
+      journal_->held.push_back({env_.self(), {handle_->lock(), handle_->token()}});
+      Hold(static_cast<int>(env_.rng().UniformInRange(1, 3)));
+    });
+  }
+
+  void Hold(int writes_left) {
+    if (writes_left == 0) {
+      handle_.reset();  // release
+      Later(Milliseconds(env_.rng().UniformInRange(100, 500)), [this] { Start(); });
+      return;
+    }
+    const bool gc_pause = env_.rng().Bernoulli(0.1);
+    if (gc_pause) request_pause_(env_.self());
+    Later(Milliseconds(env_.rng().UniformInRange(50, 300)), [this, writes_left, gc_pause] {
+      WriteOnce(gc_pause);
+      Hold(writes_left - 1);
+    });
+  }
+
+  void WriteOnce(bool after_gc_pause) {
+    if (handle_ == nullptr) return;
+    const std::string lock = handle_->lock();
+    const FencingToken token = handle_->token();
+    const std::string value = std::to_string(env_.self().value()) + ":" + std::to_string(++writes_);
+    if (variant_ == Variant::kUnsafeClient) {
+      // The mutant: acts on its token whatever safe-until and loss say.
+      journal_->safe_writes.push_back({true_now_(), env_.self(), lock, token});
+      client_.WriteWithToken(ResourceOf(lock), lock, token, value, [](client::WriteReply) {});
+      return;
+    }
+    if (after_gc_pause) {
+      // The chapter's zombie: wakes from the pause and writes with its old token; only
+      // the store's fence stands in the way.
+      client_.WriteWithToken(ResourceOf(lock), lock, token, value, [](client::WriteReply) {});
+      return;
+    }
+    if (!handle_->IsSafe()) return;  // Write would refuse locally: nothing is sent
+    journal_->safe_writes.push_back({true_now_(), env_.self(), lock, token});
+    client_.Write(*handle_, ResourceOf(lock), value, [](client::WriteReply) {});
+  }
+
+  Env& env_;
+  Variant variant_;
+  Journal* journal_;
+  std::function<Instant()> true_now_;
+  std::function<void(NodeId)> request_pause_;
+  std::map<uint64_t, TimerId> timers_;
+  uint64_t next_timer_ = 1;
+  uint64_t round_ = 0;
+  uint64_t writes_ = 0;
+  // Declared before the client: a crash destroys the client first, which detaches the
+  // handle (no release — a crashed process releases nothing).
+  std::unique_ptr<client::LockHandle> handle_;
+  client::LockClient client_;
+};
+
+// A client the drill steers directly.
+class DrillClient {
+ public:
+  DrillClient(Env& env, const std::vector<NodeId>& members) : client_(env, ClientOptions(members)) {}
+  void Acquire() {
+    client_.Acquire(kDrillLock, kTtl, protocol::AcquireMode::kWait,
+                    [this](Result<std::unique_ptr<client::LockHandle>> result) {
+                      if (result.ok()) handle_ = std::move(result).value();
+                      done_ = true;
+                    });
+  }
+  const client::LockHandle* handle() const { return handle_.get(); }
+  bool done() const { return done_; }
+
+ private:
+  bool done_ = false;
+  std::unique_ptr<client::LockHandle> handle_;
+  client::LockClient client_;
+};
+
+class LocksWorkload : public sim::Workload {
+ public:
+  explicit LocksWorkload(Variant variant) : variant_(variant) {}
+
+  void Setup(sim::Simulator& sim) override {
+    sim_ = &sim;
+    checkers_ = std::make_unique<node::NodeCheckers>([&sim] { return sim.now(); });
+    checkers_->on_stopped = [this](NodeId node, std::string_view) { ScheduleSupervisorRestart(node); };
+    const size_t node_count = sim.rng().Bernoulli(0.5) ? 3 : 5;
+    for (size_t i = 1; i <= node_count; ++i) members_.push_back(NodeId(static_cast<uint32_t>(i)));
+    for (size_t i = 0; i < node_count; ++i) {
+      sim.AddProcess("node" + std::to_string(i + 1), [this](Env& env) {
+        LockNodeOptions options;
+        options.node.members = members_;
+        options.node.observer = checkers_.get();
+        options.node.snapshot_every_entries = 64;
+        options.state_machine.store.skip_token_check_for_test = variant_ == Variant::kUnsafeStore;
+        options.state_machine.on_applied = [this](LogIndex index, const AppliedRecord& record) {
+          OnApplied(index, record);
+        };
+        options.timers.checkpoint_interval = kCheckpointInterval;
+        options.timers.repropose_interval = Milliseconds(500);
+        options.full_ttl_on_failover_for_test = variant_ == Variant::kFullTtlOnFailover;
+        return sim::Hold(std::make_unique<LockNode>(env, std::move(options)));
+      });
+    }
+    for (int i = 0; i < kWorkers; ++i) {
+      workers_.push_back(sim.AddProcess("worker" + std::to_string(i + 1), [this](Env& env) {
+        return sim::Hold(std::make_unique<Worker>(
+            env, members_, variant_, &journal_, [this] { return sim_->now(); },
+            [this](NodeId worker) {
+              sim_->At(sim_->now(), [this, worker] {
+                if (sim_->alive(worker) && !sim_->paused(worker)) sim_->Pause(worker, kGcPause);
+              });
+            }));
+      }));
+    }
+    for (int i = 0; i < 2; ++i) {
+      drill_.push_back(sim.AddProcess("drill" + std::to_string(i + 1), [this](Env& env) {
+        return sim::Hold(std::make_unique<DrillClient>(env, members_));
+      }));
+    }
+  }
+
+  void Targets(sim::NemesisOptions* options) const override {
+    options->nodes = members_;
+    options->nodes.insert(options->nodes.end(), workers_.begin(), workers_.end());
+    options->crashable = members_;
+    options->crashable.insert(options->crashable.end(), workers_.begin(), workers_.end());
+    options->disk_nodes = members_;
+    options->allow_sync_errors = true;
+  }
+
+  Status Check(sim::Simulator& sim, Instant faults_end) override {
+    (void)faults_end;
+    MURPHY_RETURN_IF_ERROR(checkers_->Verdict());
+    MURPHY_RETURN_IF_ERROR(CheckStoreMonotonic());
+    MURPHY_RETURN_IF_ERROR(CheckFencing());
+    MURPHY_RETURN_IF_ERROR(CheckLockSafety());
+    MURPHY_RETURN_IF_ERROR(RunDrill(sim));
+    // The drill ran more of the system: judge its writes and Raft again.
+    MURPHY_RETURN_IF_ERROR(checkers_->Verdict());
+    MURPHY_RETURN_IF_ERROR(CheckStoreMonotonic());
+    return CheckLockSafety();
+  }
+
+ private:
+  struct Grant {
+    Instant time;
+    NodeId client;
+    LeaseId lease;
+    FencingToken token;
+  };
+  struct AppliedWrite {
+    Instant time;
+    NodeId writer;
+    std::string resource;
+    FencingToken token;
+    bool accepted;
+  };
+
+  void OnApplied(LogIndex index, const AppliedRecord& record) {
+    if (index <= recorded_) return;  // not the first application of this index
+    recorded_ = index;
+    const Instant now = sim_->now();
+    if (record.kind == AppliedRecord::Kind::kStore) {
+      // A retry answered from the store's idempotency memory repeats an old result
+      // without applying anything: it is not a write at this time.
+      if (record.write_result.status.ok() && !record.store_changed) return;
+      writes_.push_back(
+          {now, record.writer, record.write.resource, record.write.token, record.write_result.status.ok()});
+      return;
+    }
+    if (record.kind != AppliedRecord::Kind::kLock) return;
+    for (const lock::Event& event : record.output.events) {
+      if (event.kind == lock::EventKind::kGranted) {
+        grants_[event.lock].push_back({now, event.client, event.lease, event.token});
+      } else if (event.kind == lock::EventKind::kLeaseEnded) {
+        lease_ends_.emplace(event.lease, now);
+      }
+    }
+  }
+
+  Status Fail(const std::string& what) const { return FailedPreconditionError("locks: " + what); }
+
+  Status CheckStoreMonotonic() const {
+    std::map<std::string, FencingToken> max_accepted;
+    for (const AppliedWrite& write : writes_) {
+      if (!write.accepted) continue;
+      FencingToken& max = max_accepted[write.resource];
+      if (write.token < max) {
+        return Fail("store monotonicity: resource " + write.resource + " accepted token " +
+                    std::to_string(write.token.value()) + " at " + FormatInstant(write.time) +
+                    " after accepting " + std::to_string(max.value()));
+      }
+      max = write.token;
+    }
+    return Status::Ok();
+  }
+
+  Status CheckFencing() const {
+    for (const char* lock : kLocks) {
+      FencingChecker checker(ResourceOf(lock));
+      auto grants = grants_.find(lock);
+      if (grants != grants_.end())
+        for (const Grant& grant : grants->second) checker.RecordGrant(grant.time, grant.client, grant.token);
+      for (const AppliedWrite& write : writes_) {
+        if (write.resource == ResourceOf(lock))
+          checker.RecordWrite(write.time, write.writer, write.token, write.accepted);
+      }
+      const std::vector<FencingViolation> violations = checker.Check();
+      if (!violations.empty()) return Fail("fencing: " + checker.Report());
+    }
+    // The holder oracle: a write sent on the safe path while its grant was superseded.
+    for (const WriteIssue& issue : journal_.safe_writes) {
+      auto grants = grants_.find(issue.lock);
+      if (grants == grants_.end()) continue;
+      for (const Grant& grant : grants->second) {
+        if (grant.token > issue.token && grant.time < issue.time) {
+          return Fail("holder oracle: client " + ToString(issue.client) + " wrote with token " +
+                      std::to_string(issue.token.value()) + " of lock " + issue.lock + " at " +
+                      FormatInstant(issue.time) + ", but token " + std::to_string(grant.token.value()) +
+                      " had been granted at " + FormatInstant(grant.time));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status CheckLockSafety() const {
+    for (const auto& [lock, grants] : grants_) {
+      for (size_t i = 1; i < grants.size(); ++i) {
+        if (!(grants[i - 1].token < grants[i].token)) {
+          return Fail("lock " + lock + ": token " + std::to_string(grants[i].token.value()) + " granted at " +
+                      FormatInstant(grants[i].time) + " after token " +
+                      std::to_string(grants[i - 1].token.value()));
+        }
+      }
+    }
+    for (const auto& entry : journal_.held) {
+      const NodeId client = entry.first;
+      const std::pair<std::string, FencingToken>& held = entry.second;
+      auto grants = grants_.find(held.first);
+      const bool granted = grants != grants_.end() &&
+                           std::any_of(grants->second.begin(), grants->second.end(), [&](const Grant& g) {
+                             return g.client == client && g.token == held.second;
+                           });
+      if (!granted) {
+        return Fail("client " + ToString(client) + " was told it holds " + held.first + " with token " +
+                    std::to_string(held.second.value()) + ", which was never granted to it");
+      }
+    }
+    return Status::Ok();
+  }
+
+  std::optional<NodeId> Leader() {
+    for (const NodeId node : members_) {
+      if (!sim_->alive(node)) continue;
+      LockNode* lock_node = sim_->ProcessAs<LockNode>(node);
+      if (lock_node != nullptr && lock_node->shell().is_leader()) return node;
+    }
+    return std::nullopt;
+  }
+
+  Status RunDrill(sim::Simulator& sim) {
+    const Instant limit = sim.now() + kDrillLimit;
+    auto run_until = [&](const std::function<bool()>& predicate, Instant until) -> Result<bool> {
+      return sim.RunUntil(predicate, std::min(until, limit));
+    };
+    DrillClient* holder = sim.ProcessAs<DrillClient>(drill_[0]);
+    DrillClient* waiter = sim.ProcessAs<DrillClient>(drill_[1]);
+    MURPHY_ASSERT(holder != nullptr && waiter != nullptr);
+    holder->Acquire();
+    Result<bool> got = run_until([&] { return holder->done(); }, sim.now() + Seconds(10));
+    MURPHY_RETURN_IF_ERROR(got.status());
+    if (!*got || holder->handle() == nullptr)
+      return Fail("drill: the holder did not get the free lock within 10s");
+    const LeaseId lease = holder->handle()->lease();
+    MURPHY_RETURN_IF_ERROR(sim.RunFor(Milliseconds(300)));
+    const Instant crashed = sim.now();
+    sim.Crash(drill_[0]);
+    waiter->Acquire();
+    Duration allowance = kTtl + kCheckpointInterval + kCommitSlack;
+    for (int failover = 0; failover < kFailovers; ++failover) {
+      MURPHY_RETURN_IF_ERROR(sim.RunFor(kFailoverEvery));
+      if (lease_ends_.count(lease) != 0) break;
+      Result<bool> led = run_until([&] { return Leader().has_value(); }, sim.now() + Seconds(5));
+      MURPHY_RETURN_IF_ERROR(led.status());
+      if (!*led) return Fail("drill: no leader within 5s");
+      const NodeId old_leader = *Leader();
+      const Instant failed = sim.now();
+      sim.Crash(old_leader);
+      Result<bool> elected = run_until([&] { return Leader().has_value(); }, sim.now() + Seconds(5));
+      MURPHY_RETURN_IF_ERROR(elected.status());
+      if (!*elected) return Fail("drill: no new leader within 5s of crashing the leader");
+      allowance += (sim.now() - failed) + kCheckpointInterval;
+      sim.Restart(old_leader);
+    }
+    Result<bool> ended = run_until([&] { return lease_ends_.count(lease) != 0; }, crashed + Seconds(20));
+    MURPHY_RETURN_IF_ERROR(ended.status());
+    if (!*ended || lease_ends_.at(lease) > crashed + allowance) {
+      return Fail("lease bound: the holder crashed at " + FormatInstant(crashed) +
+                  "; its lease must end by " + FormatInstant(crashed + allowance) +
+                  " (TTL + checkpoint interval + per leader change " +
+                  "(election time + checkpoint interval) + slack) but " +
+                  (*ended ? "ended at " + FormatInstant(lease_ends_.at(lease)) : std::string("did not end")));
+    }
+    const Instant lease_end = lease_ends_.at(lease);
+    auto grants = grants_.find(kDrillLock);
+    const bool waiter_granted =
+        grants != grants_.end() &&
+        std::any_of(grants->second.begin(), grants->second.end(),
+                    [&](const Grant& g) { return g.client == drill_[1] && g.time == lease_end; });
+    if (!waiter_granted)
+      return Fail("liveness: the waiter was not granted by the entry that ended the lease");
+    Result<bool> holds = run_until([&] { return waiter->handle() != nullptr; }, lease_end + kWaiterBound);
+    MURPHY_RETURN_IF_ERROR(holds.status());
+    if (!*holds) {
+      return Fail("liveness: the waiter's client did not hold the lock within " +
+                  FormatDuration(kWaiterBound) + " of the lease's end at " + FormatInstant(lease_end));
+    }
+    return Status::Ok();
+  }
+
+  void ScheduleSupervisorRestart(NodeId node) {
+    sim_->At(sim_->now() + node::kSupervisorRestartDelay, [this, node] {
+      if (!sim_->alive(node)) return;
+      LockNode* lock_node = sim_->ProcessAs<LockNode>(node);
+      if (lock_node == nullptr || !lock_node->shell().stopped()) return;
+      sim_->Crash(node);
+      sim_->Restart(node);
+    });
+  }
+
+  Variant variant_;
+  sim::Simulator* sim_ = nullptr;
+  std::unique_ptr<node::NodeCheckers> checkers_;
+  std::vector<NodeId> members_;
+  std::vector<NodeId> workers_;
+  std::vector<NodeId> drill_;
+  Journal journal_;
+  LogIndex recorded_;
+  std::map<std::string, std::vector<Grant>> grants_;
+  std::vector<AppliedWrite> writes_;
+  std::map<LeaseId, Instant> lease_ends_;
+};
+
+}  // namespace
+
+void RegisterLocksWorkloads(sim::WorkloadRegistry& registry) {
+  registry.Register(
+      {"locks",
+       "3 or 5 lock-service nodes (Raft + lock machine + fenced store + leader lease timers), 4 "
+       "LockClient workers on 2 locks with GC pauses and zombie writes, random nemesis; checks "
+       "store monotonicity, fencing (true time), lock tokens, the lease bound over 3 leader "
+       "changes, waiter liveness, Raft safety",
+       [] { return std::make_unique<LocksWorkload>(Variant::kNormal); }});
+  registry.Register({"locks-unsafe-store", "locks with a store that skips the token check: must be caught",
+                     [] { return std::make_unique<LocksWorkload>(Variant::kUnsafeStore); }});
+  registry.Register({"locks-unsafe-client",
+                     "locks with workers that ignore safe-until and loss and keep writing: must be caught",
+                     [] { return std::make_unique<LocksWorkload>(Variant::kUnsafeClient); }});
+  registry.Register(
+      {"locks-full-ttl-on-failover",
+       "locks with a leader that arms every lease with its full TTL on election: must be caught",
+       [] { return std::make_unique<LocksWorkload>(Variant::kFullTtlOnFailover); }});
+}
+
+}  // namespace murphy::locksvc
