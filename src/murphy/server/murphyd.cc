@@ -140,8 +140,9 @@ int Run(const DaemonConfig& config) {
   }
 
   int exit_code = 0;
-  asio::signal_set signals(env->loop(), SIGINT, SIGTERM);
-  signals.async_wait([&](const asio::error_code& error, int signal_number) {
+  // Destroyed before the env, which owns the io_context the signal set uses.
+  auto signals = std::make_unique<asio::signal_set>(env->loop(), SIGINT, SIGTERM);
+  signals->async_wait([&](const asio::error_code& error, int signal_number) {
     if (error) return;
     Log("info", "signal", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     env->Stop();
@@ -177,8 +178,7 @@ int Run(const DaemonConfig& config) {
   env->Run();
 
   Log("info", "stopping", {{"applied", std::to_string(node->applied_index().value())}});
-  asio::error_code ignored;
-  signals.cancel(ignored);
+  signals.reset();
   admin.reset();
   node.reset();  // closes the WAL
   env.reset();   // flushes the trace

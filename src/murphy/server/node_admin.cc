@@ -78,7 +78,7 @@ std::string RenderMetrics(const NodeAdminView& view) {
   Metric(out, "murphy_raft_snapshot_index", "gauge", "Log index of the latest snapshot.",
          static_cast<double>(view.snapshot_index));
   Metric(out, "murphy_raft_is_leader", "gauge", "1 if this node is the leader.", view.role == "leader" ? 1 : 0);
-  Metric(out, "murphy_raft_leader_changes_total", "counter", "Times the known leader changed.",
+  Metric(out, "murphy_raft_leader_changes_total", "counter", "Times a new leader became known to this node.",
          static_cast<double>(view.leader_changes));
   Metric(out, "murphy_raft_members", "gauge", "Voters in the membership.", static_cast<double>(view.members));
   Metric(out, "murphy_node_ready", "gauge", "1 if /readyz answers 200.", readiness.ready ? 1 : 0);
