@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
   CLI::App app{"murphyd: one node of a murphy cluster"};
   murphy::server::DaemonConfig config;
   app.set_config("--config", "", "Read flags from a TOML file (keys are the long flag names)");
+  // An unknown key in the file is a mistake to report, not to ignore.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   app.add_option("--id", config.id, "This node's id (1..2^32-1)")->required();
   app.add_option("--listen", config.listen, "HOST:PORT for Raft peers and clients")->required();
   app.add_option("--admin", config.admin, "HOST:PORT for the admin HTTP server (omit: none)");
