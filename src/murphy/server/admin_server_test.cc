@@ -82,6 +82,72 @@ TEST_F(AdminServerTest, RejectsBadRequestsAndStaysUp) {
   EXPECT_EQ(response->status, 200);
 }
 
+// Connects and returns the socket (or -1).
+int Connect(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string ReadAll(int fd) {
+  std::string answer;
+  char chunk[1024];
+  for (;;) {
+    const ssize_t got = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (got <= 0) break;
+    answer.append(chunk, static_cast<size_t>(got));
+  }
+  return answer;
+}
+
+// A silent client gets 408 after the read timeout; connections beyond the limit are
+// closed at once while the others wait.
+TEST(AdminServerLimitsTest, ReadTimeoutAndConnectionLimit) {
+  asio::io_context loop;
+  auto work = asio::make_work_guard(loop);
+  AdminServerOptions options;
+  options.max_connections = 2;
+  options.read_timeout = Milliseconds(300);
+  auto created = AdminServer::Create(loop, options, [](const HttpRequest&) { return HttpResponse{}; });
+  ASSERT_TRUE(created.ok());
+  std::unique_ptr<AdminServer> server = std::move(*created);
+  std::thread thread([&] { loop.run(); });
+  const int first = Connect(server->port());
+  const int second = Connect(server->port());
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  // Once both are accepted, a third is refused: the server closes it without a reply.
+  // (Accepting is asynchronous, so retry until the server has seen the first two.)
+  std::string third_answer = "not closed";
+  for (int attempt = 0; attempt < 100 && !third_answer.empty(); ++attempt) {
+    const int third = Connect(server->port());
+    ASSERT_GE(third, 0);
+    third_answer = ReadAll(third);
+    ::close(third);
+  }
+  EXPECT_EQ(third_answer, "");
+  EXPECT_EQ(ReadAll(first).substr(0, 12), "HTTP/1.1 408");
+  EXPECT_EQ(ReadAll(second).substr(0, 12), "HTTP/1.1 408");
+  ::close(first);
+  ::close(second);
+  work.reset();
+  asio::post(loop, [&] {
+    EXPECT_GE(server->metrics().connections_refused, 1u);
+    EXPECT_EQ(server->metrics().bad_requests, 2u);
+    server.reset();
+  });
+  thread.join();
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   // Bind a port, then close it, so nothing listens there.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
