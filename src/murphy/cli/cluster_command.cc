@@ -7,12 +7,12 @@
 // same cluster again (same ports, same data); on a fresh DIR it picks free loopback
 // ports. Processes are checked by pid file plus /proc/PID/comm == "murphyd" (a
 // reused pid is not ours) and not a zombie.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -57,7 +57,9 @@ struct ClusterFlags {
   uint64_t node = 0;
 };
 
-fs::path ConfigPath(const fs::path& dir, uint64_t id) { return dir / ("node" + std::to_string(id) + ".toml"); }
+fs::path ConfigPath(const fs::path& dir, uint64_t id) {
+  return dir / ("node" + std::to_string(id) + ".toml");
+}
 fs::path PidPath(const fs::path& dir, uint64_t id) { return dir / ("node" + std::to_string(id) + ".pid"); }
 fs::path LogPath(const fs::path& dir, uint64_t id) { return dir / ("node" + std::to_string(id) + ".log"); }
 
@@ -96,18 +98,21 @@ pid_t ReadPid(const fs::path& dir, uint64_t id) {
 
 Result<std::vector<NodeEntry>> ReadCluster(const fs::path& dir) {
   const std::string text = Slurp(dir / "cluster.json");
-  if (text.empty()) return NotFoundError("no cluster in " + dir.string() + " (run: murphy cluster up --dir " + dir.string() + ")");
+  if (text.empty())
+    return NotFoundError("no cluster in " + dir.string() + " (run: murphy cluster up --dir " + dir.string() +
+                         ")");
   const nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.contains("nodes") || !json["nodes"].is_array()) {
     return InvalidArgumentError(dir.string() + "/cluster.json is malformed");
   }
   std::vector<NodeEntry> nodes;
   for (const nlohmann::json& node : json["nodes"]) {
-    if (!node.contains("id") || !node["id"].is_number_unsigned() || !node.contains("admin") || !node["admin"].is_string() ||
-        !node.contains("listen") || !node["listen"].is_string()) {
+    if (!node.contains("id") || !node["id"].is_number_unsigned() || !node.contains("admin") ||
+        !node["admin"].is_string() || !node.contains("listen") || !node["listen"].is_string()) {
       return InvalidArgumentError(dir.string() + "/cluster.json is malformed");
     }
-    nodes.push_back({node["id"].get<uint64_t>(), node["listen"].get<std::string>(), node["admin"].get<std::string>()});
+    nodes.push_back(
+        {node["id"].get<uint64_t>(), node["listen"].get<std::string>(), node["admin"].get<std::string>()});
   }
   return nodes;
 }
@@ -195,7 +200,8 @@ Result<pid_t> StartNode(const fs::path& dir, uint64_t id) {
 
 // Sends SIGTERM to every live node, waits up to `grace`, then SIGKILL. Returns the
 // number of nodes that had to be killed.
-int StopNodes(const fs::path& dir, const std::vector<NodeEntry>& nodes, std::chrono::seconds grace, int* stopped) {
+int StopNodes(const fs::path& dir, const std::vector<NodeEntry>& nodes, std::chrono::seconds grace,
+              int* stopped) {
   std::map<uint64_t, pid_t> running;
   for (const NodeEntry& node : nodes) {
     const pid_t pid = ReadPid(dir, node.id);
@@ -212,11 +218,13 @@ int StopNodes(const fs::path& dir, const std::vector<NodeEntry>& nodes, std::chr
     }
   };
   const Clock::time_point deadline = Clock::now() + grace;
-  for (reap(); !running.empty() && Clock::now() < deadline; reap()) std::this_thread::sleep_for(kPollInterval / 5);
+  for (reap(); !running.empty() && Clock::now() < deadline; reap())
+    std::this_thread::sleep_for(kPollInterval / 5);
   const int killed = static_cast<int>(running.size());
   for (const auto& [id, pid] : running) ::kill(pid, SIGKILL);
   const Clock::time_point kill_deadline = Clock::now() + std::chrono::seconds(5);
-  for (reap(); !running.empty() && Clock::now() < kill_deadline; reap()) std::this_thread::sleep_for(kPollInterval / 5);
+  for (reap(); !running.empty() && Clock::now() < kill_deadline; reap())
+    std::this_thread::sleep_for(kPollInterval / 5);
   for (const NodeEntry& node : nodes) {
     std::error_code ignored;
     if (!Alive(ReadPid(dir, node.id))) fs::remove(PidPath(dir, node.id), ignored);
@@ -291,13 +299,15 @@ int RunUp(const ClusterFlags& flags) {
     nodes = *existing;
     for (const NodeEntry& node : nodes) {
       if (Alive(ReadPid(dir, node.id))) {
-        std::fprintf(stderr, "murphy cluster up: a cluster is already running in %s (murphy cluster down --dir %s)\n",
+        std::fprintf(stderr,
+                     "murphy cluster up: a cluster is already running in %s (murphy cluster down --dir %s)\n",
                      dir.c_str(), dir.c_str());
         return 1;
       }
     }
     if (static_cast<int>(nodes.size()) != flags.nodes) {
-      std::fprintf(stderr, "murphy cluster up: %s holds a %zu-node cluster, not %d (remove it to start afresh)\n",
+      std::fprintf(stderr,
+                   "murphy cluster up: %s holds a %zu-node cluster, not %d (remove it to start afresh)\n",
                    dir.c_str(), nodes.size(), flags.nodes);
       return 2;
     }
@@ -315,16 +325,16 @@ int RunUp(const ClusterFlags& flags) {
       peers += (i == 0 ? "" : ",") + std::to_string(node.id) + "=" + node.listen;
     }
     // A cluster id per cluster, so nodes of two clusters never talk to each other.
-    const uint64_t cluster_id =
-        static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^ (static_cast<uint64_t>(::getpid()) << 32);
+    const uint64_t cluster_id = static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^
+                                (static_cast<uint64_t>(::getpid()) << 32);
     nlohmann::json cluster = {{"cluster_id", cluster_id}, {"nodes", nlohmann::json::array()}};
     for (const NodeEntry& node : nodes) {
       cluster["nodes"].push_back({{"id", node.id}, {"listen", node.listen}, {"admin", node.admin}});
       const std::string config = "# murphyd --config " + ConfigPath(dir, node.id).string() + "\n" +
-                                 "id = " + std::to_string(node.id) + "\n" + "listen = \"" + node.listen + "\"\n" +
-                                 "admin = \"" + node.admin + "\"\n" + "peers = \"" + peers + "\"\n" +
-                                 "data-dir = \"" + (dir / ("node" + std::to_string(node.id))).string() + "\"\n" +
-                                 "cluster-id = " + std::to_string(cluster_id) + "\n" +
+                                 "id = " + std::to_string(node.id) + "\n" + "listen = \"" + node.listen +
+                                 "\"\n" + "admin = \"" + node.admin + "\"\n" + "peers = \"" + peers + "\"\n" +
+                                 "data-dir = \"" + (dir / ("node" + std::to_string(node.id))).string() +
+                                 "\"\n" + "cluster-id = " + std::to_string(cluster_id) + "\n" +
                                  "tick-ms = " + std::to_string(flags.tick_ms) + "\n" +
                                  "election-ticks = " + std::to_string(flags.election_ticks) + "\n";
       if (!WriteFile(ConfigPath(dir, node.id), config)) {
@@ -373,8 +383,8 @@ int RunStart(const ClusterFlags& flags) {
     if (node.id == flags.node) selected.push_back(node);
   }
   if (selected.empty()) {
-    std::fprintf(stderr, "murphy cluster start: no node %llu in %s\n", static_cast<unsigned long long>(flags.node),
-                 dir.c_str());
+    std::fprintf(stderr, "murphy cluster start: no node %llu in %s\n",
+                 static_cast<unsigned long long>(flags.node), dir.c_str());
     return 2;
   }
   if (Alive(ReadPid(dir, flags.node))) {
@@ -392,7 +402,8 @@ int RunStart(const ClusterFlags& flags) {
                  static_cast<unsigned long long>(flags.node), flags.timeout_seconds);
     return 1;
   }
-  std::printf("node %llu ready (pid %d)\n", static_cast<unsigned long long>(flags.node), static_cast<int>(*pid));
+  std::printf("node %llu ready (pid %d)\n", static_cast<unsigned long long>(flags.node),
+              static_cast<int>(*pid));
   return 0;
 }
 
@@ -405,18 +416,21 @@ int RunStatus(const ClusterFlags& flags) {
   }
   nlohmann::json result = {{"nodes", nlohmann::json::array()}};
   for (const NodeEntry& node : *nodes) {
-    nlohmann::json entry = {{"id", node.id}, {"admin", node.admin}, {"pid", nullptr}, {"role", "down"},
-                            {"term", nullptr}, {"leader", nullptr}, {"commit", nullptr}, {"applied", nullptr},
-                            {"ready", false}, {"reason", "unreachable"}, {"clock_offset_ms", nullptr}};
+    nlohmann::json entry = {{"id", node.id},           {"admin", node.admin},       {"pid", nullptr},
+                            {"role", "down"},          {"term", nullptr},           {"leader", nullptr},
+                            {"commit", nullptr},       {"applied", nullptr},        {"ready", false},
+                            {"reason", "unreachable"}, {"clock_offset_ms", nullptr}};
     const pid_t pid = ReadPid(dir, node.id);
     if (Alive(pid)) entry["pid"] = pid;
     const Result<server::HostPort> admin = server::ParseHostPort(node.admin);
     if (admin.ok()) {
-      const Result<server::HttpResponse> response = server::HttpGet(admin->host, admin->port, "/status", Seconds(2));
+      const Result<server::HttpResponse> response =
+          server::HttpGet(admin->host, admin->port, "/status", Seconds(2));
       if (response.ok() && response->status == 200) {
         const nlohmann::json status = nlohmann::json::parse(response->body, nullptr, false);
         if (status.is_object()) {
-          for (const char* key : {"role", "term", "leader", "commit", "applied", "ready", "reason", "clock_offset_ms"}) {
+          for (const char* key :
+               {"role", "term", "leader", "commit", "applied", "ready", "reason", "clock_offset_ms"}) {
             if (status.contains(key)) entry[key] = status[key];
           }
         }
@@ -478,7 +492,8 @@ void AddClusterCommand(CLI::App& app, int* exit_code) {
   up->add_option("--election-ticks", flags->election_ticks, "Election timeout in ticks");
   up->callback([flags, exit_code] { *exit_code = RunUp(*flags); });
 
-  CLI::App* start = cluster->add_subcommand("start", "Start one stopped node of the cluster again (same data)");
+  CLI::App* start =
+      cluster->add_subcommand("start", "Start one stopped node of the cluster again (same data)");
   start->add_option("--dir", flags->dir, "Cluster directory");
   start->add_option("--node", flags->node, "Node id")->required();
   start->add_option("--timeout-s", flags->timeout_seconds, "Seconds to wait for readiness");
@@ -489,7 +504,8 @@ void AddClusterCommand(CLI::App& app, int* exit_code) {
   status->add_flag("--json", flags->json, "Print JSON: {\"nodes\":[...]}");
   status->callback([flags, exit_code] { *exit_code = RunStatus(*flags); });
 
-  CLI::App* down = cluster->add_subcommand("down", "Stop every node: SIGTERM, then SIGKILL after the grace period");
+  CLI::App* down =
+      cluster->add_subcommand("down", "Stop every node: SIGTERM, then SIGKILL after the grace period");
   down->add_option("--dir", flags->dir, "Cluster directory");
   down->add_option("--grace-s", flags->grace_seconds, "Seconds to wait after SIGTERM");
   down->callback([flags, exit_code] { *exit_code = RunDown(*flags); });

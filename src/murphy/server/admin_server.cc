@@ -25,15 +25,16 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
   Status Open() {
     asio::error_code error;
     const asio::ip::address address = asio::ip::make_address(options_.host, error);
-    if (error) return InvalidArgumentError("admin address '" + options_.host + "' is not a numeric IP address");
+    if (error)
+      return InvalidArgumentError("admin address '" + options_.host + "' is not a numeric IP address");
     const asio::ip::tcp::endpoint endpoint(address, options_.port);
     acceptor_.open(endpoint.protocol(), error);
     if (!error) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), error);
     if (!error) acceptor_.bind(endpoint, error);
     if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
     if (error) {
-      return UnavailableError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
-                              error.message());
+      return UnavailableError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                              ": " + error.message());
     }
     port_ = acceptor_.local_endpoint(error).port();
     return Status::Ok();
@@ -41,13 +42,14 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
 
   void Accept() {
     auto connection = std::make_shared<Connection>(loop_);
-    acceptor_.async_accept(connection->socket, [weak = weak_from_this(), connection](const asio::error_code& error) {
-      auto self = weak.lock();
-      if (!self) return;
-      if (error == asio::error::operation_aborted) return;
-      if (!error) self->Start(connection);
-      self->Accept();
-    });
+    acceptor_.async_accept(connection->socket,
+                           [weak = weak_from_this(), connection](const asio::error_code& error) {
+                             auto self = weak.lock();
+                             if (!self) return;
+                             if (error == asio::error::operation_aborted) return;
+                             if (!error) self->Start(connection);
+                             self->Accept();
+                           });
   }
 
   void Start(const std::shared_ptr<Connection>& connection) {
@@ -65,7 +67,8 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
       // Slow or silent client: answer 408 if nothing was sent yet, else just close.
       if (connection->response.empty()) {
         ++self->metrics_.bad_requests;
-        self->Reply(connection, HttpResponse{408, "text/plain; charset=utf-8", "request head not received in time\n"});
+        self->Reply(connection,
+                    HttpResponse{408, "text/plain; charset=utf-8", "request head not received in time\n"});
       } else {
         self->Close(connection);
       }
@@ -96,7 +99,8 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
         return;
       case HttpParseState::kError:
         ++metrics_.bad_requests;
-        Reply(connection, HttpResponse{parsed.error_status, "text/plain; charset=utf-8", parsed.error + "\n"});
+        Reply(connection,
+              HttpResponse{parsed.error_status, "text/plain; charset=utf-8", parsed.error + "\n"});
         return;
       case HttpParseState::kComplete:
         break;

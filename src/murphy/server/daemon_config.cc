@@ -53,7 +53,8 @@ Result<ValidatedDaemonConfig> ValidateDaemonConfig(const DaemonConfig& config) {
   result.peers.emplace(config.id, result.listen);  // a single-node cluster needs no --peers
   for (const auto& [id, address] : result.peers) result.members.push_back(id);
   if (config.data_directory.empty()) return InvalidArgumentError("--data-dir is required");
-  if (config.tick_ms < 1 || config.tick_ms > 10'000) return InvalidArgumentError("--tick-ms must be in 1..10000");
+  if (config.tick_ms < 1 || config.tick_ms > 10'000)
+    return InvalidArgumentError("--tick-ms must be in 1..10000");
   if (config.election_ticks < 3 || config.election_ticks > 1000) {
     return InvalidArgumentError("--election-ticks must be in 3..1000");
   }

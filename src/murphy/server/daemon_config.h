@@ -20,14 +20,14 @@ namespace murphy::server {
 
 struct DaemonConfig {
   uint64_t id = 0;
-  std::string listen;     // HOST:PORT for raft and clients
-  std::string admin;      // HOST:PORT for HTTP; empty: no admin server
-  std::string peers;      // "1=127.0.0.1:7001,2=127.0.0.1:7002"
+  std::string listen;  // HOST:PORT for raft and clients
+  std::string admin;   // HOST:PORT for HTTP; empty: no admin server
+  std::string peers;   // "1=127.0.0.1:7001,2=127.0.0.1:7002"
   std::string data_directory;
   uint64_t cluster_id = 1;
   int64_t tick_ms = 10;
   int election_ticks = 10;
-  std::string trace;      // file for JSON-lines trace; empty: off
+  std::string trace;  // file for JSON-lines trace; empty: off
 };
 
 struct ValidatedDaemonConfig {

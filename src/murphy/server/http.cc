@@ -10,8 +10,21 @@ bool IsTokenChar(char c) {
   if (c >= 'A' && c <= 'Z') return true;
   if (c >= '0' && c <= '9') return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -152,15 +165,24 @@ HttpParseResult ParseHttpRequest(std::string_view buffer, const HttpLimits& limi
 
 std::string_view HttpReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 
@@ -197,7 +219,8 @@ Result<HttpResponse> ParseHttpResponse(std::string_view bytes) {
   HttpResponse response;
   const std::string_view code = line.substr(9, 3);
   const auto [end, error] = std::from_chars(code.data(), code.data() + code.size(), response.status);
-  if (error != std::errc() || end != code.data() + code.size()) return InvalidArgumentError("malformed status code");
+  if (error != std::errc() || end != code.data() + code.size())
+    return InvalidArgumentError("malformed status code");
   size_t content_length = std::string_view::npos;
   while (NextLine(rest, line) && !line.empty()) {
     const size_t colon = line.find(':');
@@ -207,7 +230,8 @@ Result<HttpResponse> ParseHttpResponse(std::string_view bytes) {
     if (EqualsIgnoreCase(name, "content-type")) response.content_type = value;
     if (EqualsIgnoreCase(name, "content-length")) {
       size_t length = 0;
-      const auto [length_end, length_error] = std::from_chars(value.data(), value.data() + value.size(), length);
+      const auto [length_end, length_error] =
+          std::from_chars(value.data(), value.data() + value.size(), length);
       if (length_error != std::errc() || length_end != value.data() + value.size()) {
         return InvalidArgumentError("malformed content-length");
       }

@@ -33,8 +33,8 @@ struct HttpLimits {
 
 struct HttpRequest {
   std::string method;
-  std::string target;   // as sent, e.g. "/metrics?x=1"
-  std::string version;  // "HTTP/1.1"
+  std::string target;                                        // as sent, e.g. "/metrics?x=1"
+  std::string version;                                       // "HTTP/1.1"
   std::vector<std::pair<std::string, std::string>> headers;  // names as sent
 
   // The target without its query.
@@ -47,10 +47,10 @@ enum class HttpParseState { kIncomplete, kComplete, kError };
 
 struct HttpParseResult {
   HttpParseState state = HttpParseState::kIncomplete;
-  HttpRequest request;      // kComplete
-  size_t head_bytes = 0;    // kComplete: bytes of the head, the empty line included
-  int error_status = 0;     // kError: 400 or 431
-  std::string error;        // kError: why, for the response body and the log
+  HttpRequest request;    // kComplete
+  size_t head_bytes = 0;  // kComplete: bytes of the head, the empty line included
+  int error_status = 0;   // kError: 400 or 431
+  std::string error;      // kError: why, for the response body and the log
 };
 
 HttpParseResult ParseHttpRequest(std::string_view buffer, const HttpLimits& limits = {});

@@ -90,7 +90,8 @@ Result<HttpResponse> HttpGet(std::string_view host, uint16_t port, std::string_v
   size_t written = 0;
   while (written < request.size()) {
     MURPHY_RETURN_IF_ERROR(WaitFor(socket_fd.get(), POLLOUT, deadline));
-    const ssize_t sent = ::send(socket_fd.get(), request.data() + written, request.size() - written, MSG_NOSIGNAL);
+    const ssize_t sent =
+        ::send(socket_fd.get(), request.data() + written, request.size() - written, MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
       return UnavailableError(std::string("send: ") + std::strerror(errno));

@@ -32,16 +32,12 @@ TEST(HttpParseTest, IncompleteUntilEmptyLine) {
 
 TEST(HttpParseTest, MalformedInputIs400) {
   for (const std::string& input : {
-           std::string("GET\r\n\r\n"),
-           std::string("GET /\r\n\r\n"),
-           std::string("GET / HTTP/2.0\r\n\r\n"),
-           std::string("GET relative HTTP/1.1\r\n\r\n"),
-           std::string("G(T / HTTP/1.1\r\n\r\n"),
+           std::string("GET\r\n\r\n"), std::string("GET /\r\n\r\n"), std::string("GET / HTTP/2.0\r\n\r\n"),
+           std::string("GET relative HTTP/1.1\r\n\r\n"), std::string("G(T / HTTP/1.1\r\n\r\n"),
            std::string("GET / HTTP/1.1\r\nno colon\r\n\r\n"),
            std::string("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"),
            std::string("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n"),
-           std::string("GET / HTTP/1.1\r\nA: \x01\r\n\r\n"),
-           std::string("GET /\x7f HTTP/1.1\r\n\r\n"),
+           std::string("GET / HTTP/1.1\r\nA: \x01\r\n\r\n"), std::string("GET /\x7f HTTP/1.1\r\n\r\n"),
            std::string("\x16\x03\x01\x02"),  // a TLS hello is rejected before any line end
        }) {
     const HttpParseResult result = ParseHttpRequest(input);

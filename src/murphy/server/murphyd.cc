@@ -36,9 +36,10 @@ void Log(std::string_view level, std::string_view event,
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char stamp[96];
-  std::snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
-  std::string line = "ts=" + std::string(stamp) + " level=" + std::string(level) + " event=" + std::string(event);
+  std::snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+  std::string line =
+      "ts=" + std::string(stamp) + " level=" + std::string(level) + " event=" + std::string(event);
   for (const auto& [key, value] : fields) {
     line += ' ';
     line += key;
@@ -100,7 +101,8 @@ int Run(const DaemonConfig& config) {
   std::unique_ptr<posix::PosixEnv> env = std::move(*created);
 
   node::NodeOptions node_options;
-  for (const uint64_t id : validated->members) node_options.members.push_back(NodeId(static_cast<uint32_t>(id)));
+  for (const uint64_t id : validated->members)
+    node_options.members.push_back(NodeId(static_cast<uint32_t>(id)));
   node_options.tick_interval = Milliseconds(config.tick_ms);
   node_options.election_ticks = config.election_ticks;
   auto node = std::make_unique<node::NodeShell>(*env, node_options, MakeStateMachine());
@@ -126,8 +128,9 @@ int Run(const DaemonConfig& config) {
     AdminServerOptions admin_options;
     admin_options.host = validated->admin.host;
     admin_options.port = validated->admin.port;
-    Result<std::unique_ptr<AdminServer>> server = AdminServer::Create(
-        env->loop(), admin_options, [&](const HttpRequest& request) { return RouteAdminRequest(request, view()); });
+    Result<std::unique_ptr<AdminServer>> server =
+        AdminServer::Create(env->loop(), admin_options,
+                            [&](const HttpRequest& request) { return RouteAdminRequest(request, view()); });
     if (!server.ok()) {
       Log("error", "start_failed", {{"error", server.status().ToString()}});
       node.reset();
@@ -136,7 +139,8 @@ int Run(const DaemonConfig& config) {
       return 1;
     }
     admin = std::move(*server);
-    Log("info", "admin_listening", {{"address", validated->admin.host + ":" + std::to_string(admin->port())}});
+    Log("info", "admin_listening",
+        {{"address", validated->admin.host + ":" + std::to_string(admin->port())}});
   }
 
   int exit_code = 0;

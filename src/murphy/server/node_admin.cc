@@ -7,7 +7,8 @@
 namespace murphy::server {
 namespace {
 
-void Metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value) {
+void Metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            double value) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -77,12 +78,14 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(view.applied_index));
   Metric(out, "murphy_raft_snapshot_index", "gauge", "Log index of the latest snapshot.",
          static_cast<double>(view.snapshot_index));
-  Metric(out, "murphy_raft_is_leader", "gauge", "1 if this node is the leader.", view.role == "leader" ? 1 : 0);
+  Metric(out, "murphy_raft_is_leader", "gauge", "1 if this node is the leader.",
+         view.role == "leader" ? 1 : 0);
   Metric(out, "murphy_raft_leader_changes_total", "counter", "Times a new leader became known to this node.",
          static_cast<double>(view.leader_changes));
   Metric(out, "murphy_raft_members", "gauge", "Voters in the membership.", static_cast<double>(view.members));
   Metric(out, "murphy_node_ready", "gauge", "1 if /readyz answers 200.", readiness.ready ? 1 : 0);
-  Metric(out, "murphy_node_stopped", "gauge", "1 if the node stopped on a fatal disk error.", view.stopped ? 1 : 0);
+  Metric(out, "murphy_node_stopped", "gauge", "1 if the node stopped on a fatal disk error.",
+         view.stopped ? 1 : 0);
   Metric(out, "murphy_wal_syncs_total", "counter", "WAL syncs completed (group commits).",
          static_cast<double>(view.wal_syncs));
   const posix::PosixMetrics& env = view.env;
@@ -102,8 +105,8 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(env.dropped_too_large));
   Metric(out, "murphy_transport_dropped_no_route_total", "counter", "Messages dropped: no route.",
          static_cast<double>(env.dropped_no_route));
-  Metric(out, "murphy_transport_dropped_connection_lost_total", "counter", "Messages dropped: connection lost.",
-         static_cast<double>(env.dropped_connection_lost));
+  Metric(out, "murphy_transport_dropped_connection_lost_total", "counter",
+         "Messages dropped: connection lost.", static_cast<double>(env.dropped_connection_lost));
   Metric(out, "murphy_transport_dropped_no_receiver_total", "counter", "Messages dropped: no receiver.",
          static_cast<double>(env.dropped_no_receiver));
   Metric(out, "murphy_transport_bad_frames_total", "counter", "Connections closed for a corrupt stream.",
@@ -122,9 +125,11 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(env.reconnects));
   Metric(out, "murphy_transport_disconnects_total", "counter", "Established connections closed.",
          static_cast<double>(env.disconnects));
-  Metric(out, "murphy_timers_fired_total", "counter", "Env timers fired.", static_cast<double>(env.timers_fired));
+  Metric(out, "murphy_timers_fired_total", "counter", "Env timers fired.",
+         static_cast<double>(env.timers_fired));
   Metric(out, "murphy_disk_fsyncs_total", "counter", "fsync calls.", static_cast<double>(env.fsyncs));
-  Metric(out, "murphy_disk_fsync_errors_total", "counter", "fsync failures.", static_cast<double>(env.fsync_errors));
+  Metric(out, "murphy_disk_fsync_errors_total", "counter", "fsync failures.",
+         static_cast<double>(env.fsync_errors));
   Metric(out, "murphy_process_suspensions_total", "counter", "Detected process/machine suspensions.",
          static_cast<double>(env.suspensions));
   Metric(out, "murphy_admin_requests_total", "counter", "Admin HTTP requests parsed.",
@@ -133,7 +138,8 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(view.admin.bad_requests));
   Metric(out, "murphy_admin_connections_refused_total", "counter", "Admin connections beyond the limit.",
          static_cast<double>(view.admin.connections_refused));
-  Metric(out, "murphy_process_uptime_seconds", "gauge", "Seconds since the daemon started.", view.uptime_seconds);
+  Metric(out, "murphy_process_uptime_seconds", "gauge", "Seconds since the daemon started.",
+         view.uptime_seconds);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "murphy/server/node_admin.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace murphy::server {
