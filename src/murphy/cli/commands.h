@@ -14,5 +14,6 @@ namespace murphy::cli {
 
 void AddDemoCommand(CLI::App& app, int* exit_code);
 void AddSimCommand(CLI::App& app, int* exit_code);
+void AddClusterCommand(CLI::App& app, int* exit_code);
 
 }  // namespace murphy::cli

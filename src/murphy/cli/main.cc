@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   murphy::cli::AddDemoCommand(app, &exit_code);
   murphy::cli::AddSimCommand(app, &exit_code);
+  murphy::cli::AddClusterCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,0 +1,188 @@
+#include "murphy/server/node_admin.h"
+
+#include <nlohmann/json.hpp>
+
+#include "murphy/node/node_shell.h"
+
+namespace murphy::server {
+namespace {
+
+void Metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            double value) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  out += name;
+  out += ' ';
+  // Integers print exactly; Prometheus accepts either form.
+  if (value == static_cast<double>(static_cast<uint64_t>(value))) {
+    out += std::to_string(static_cast<uint64_t>(value));
+  } else {
+    out += std::to_string(value);
+  }
+  out += '\n';
+}
+
+}  // namespace
+
+NodeAdminView ViewNode(const node::NodeShell& node, int election_ticks) {
+  NodeAdminView view;
+  view.id = node.id().value();
+  view.stopped = node.stopped();
+  view.election_ticks = election_ticks;
+  view.applied_index = node.applied_index().value();
+  view.snapshot_index = node.snapshot_index().value();
+  view.wal_syncs = node.syncs();
+  if (node.stopped()) {
+    view.role = "stopped";
+    view.stop_reason = node.stop_reason().ToString();
+    return view;
+  }
+  const raft::Raft& raft = node.raw_node().raft();
+  view.role = raft::RoleName(raft.role());
+  view.term = node.term().value();
+  view.leader = node.leader().value();
+  view.commit_index = node.commit_index().value();
+  view.members = raft.membership().voters.size();
+  view.leader_silence_ticks = raft.leader_silence_ticks();
+  return view;
+}
+
+Readiness CheckReadiness(const NodeAdminView& view) {
+  if (view.stopped) return {false, "node stopped: " + view.stop_reason};
+  if (view.leader == 0) return {false, "no leader known"};
+  if (view.role != "leader" && view.leader_silence_ticks >= view.election_ticks) {
+    return {false, "not heard from the leader for " + std::to_string(view.leader_silence_ticks) + " ticks"};
+  }
+  if (view.applied_index < view.commit_index) {
+    return {false, "applied index " + std::to_string(view.applied_index) + " behind commit index " +
+                       std::to_string(view.commit_index)};
+  }
+  return {true, ""};
+}
+
+std::string RenderMetrics(const NodeAdminView& view) {
+  std::string out;
+  out.reserve(4096);
+  const Readiness readiness = CheckReadiness(view);
+  Metric(out, "murphy_raft_term", "gauge", "Current Raft term.", static_cast<double>(view.term));
+  Metric(out, "murphy_raft_commit_index", "gauge", "Highest log index known committed.",
+         static_cast<double>(view.commit_index));
+  Metric(out, "murphy_raft_applied_index", "gauge", "Highest log index applied to the state machine.",
+         static_cast<double>(view.applied_index));
+  Metric(out, "murphy_raft_snapshot_index", "gauge", "Log index of the latest snapshot.",
+         static_cast<double>(view.snapshot_index));
+  Metric(out, "murphy_raft_is_leader", "gauge", "1 if this node is the leader.",
+         view.role == "leader" ? 1 : 0);
+  Metric(out, "murphy_raft_leader_changes_total", "counter", "Times a new leader became known to this node.",
+         static_cast<double>(view.leader_changes));
+  Metric(out, "murphy_raft_members", "gauge", "Voters in the membership.", static_cast<double>(view.members));
+  Metric(out, "murphy_node_ready", "gauge", "1 if /readyz answers 200.", readiness.ready ? 1 : 0);
+  Metric(out, "murphy_node_stopped", "gauge", "1 if the node stopped on a fatal disk error.",
+         view.stopped ? 1 : 0);
+  Metric(out, "murphy_wal_syncs_total", "counter", "WAL syncs completed (group commits).",
+         static_cast<double>(view.wal_syncs));
+  const posix::PosixMetrics& env = view.env;
+  Metric(out, "murphy_transport_messages_sent_total", "counter", "Data frames sent.",
+         static_cast<double>(env.messages_sent));
+  Metric(out, "murphy_transport_messages_received_total", "counter", "Data frames received.",
+         static_cast<double>(env.messages_received));
+  Metric(out, "murphy_transport_sent_bytes_total", "counter", "Bytes written to sockets.",
+         static_cast<double>(env.bytes_sent));
+  Metric(out, "murphy_transport_received_bytes_total", "counter", "Bytes read from sockets.",
+         static_cast<double>(env.bytes_received));
+  // One family with a reason label would be more idiomatic; separate names keep the
+  // renderer trivial and the names greppable.
+  Metric(out, "murphy_transport_dropped_queue_full_total", "counter", "Messages dropped: queue full.",
+         static_cast<double>(env.dropped_queue_full));
+  Metric(out, "murphy_transport_dropped_too_large_total", "counter", "Messages dropped: too large.",
+         static_cast<double>(env.dropped_too_large));
+  Metric(out, "murphy_transport_dropped_no_route_total", "counter", "Messages dropped: no route.",
+         static_cast<double>(env.dropped_no_route));
+  Metric(out, "murphy_transport_dropped_connection_lost_total", "counter",
+         "Messages dropped: connection lost.", static_cast<double>(env.dropped_connection_lost));
+  Metric(out, "murphy_transport_dropped_no_receiver_total", "counter", "Messages dropped: no receiver.",
+         static_cast<double>(env.dropped_no_receiver));
+  Metric(out, "murphy_transport_bad_frames_total", "counter", "Connections closed for a corrupt stream.",
+         static_cast<double>(env.bad_frames));
+  Metric(out, "murphy_transport_handshakes_rejected_total", "counter", "Handshakes rejected.",
+         static_cast<double>(env.handshakes_rejected));
+  Metric(out, "murphy_transport_connections_accepted_total", "counter", "Inbound connections accepted.",
+         static_cast<double>(env.connections_accepted));
+  Metric(out, "murphy_transport_connections_refused_total", "counter", "Inbound connections refused.",
+         static_cast<double>(env.connections_refused));
+  Metric(out, "murphy_transport_connects_total", "counter", "Outbound connections established.",
+         static_cast<double>(env.connects));
+  Metric(out, "murphy_transport_connect_failures_total", "counter", "Outbound connection failures.",
+         static_cast<double>(env.connect_failures));
+  Metric(out, "murphy_transport_reconnects_total", "counter", "Connection attempts after a failure.",
+         static_cast<double>(env.reconnects));
+  Metric(out, "murphy_transport_disconnects_total", "counter", "Established connections closed.",
+         static_cast<double>(env.disconnects));
+  Metric(out, "murphy_timers_fired_total", "counter", "Env timers fired.",
+         static_cast<double>(env.timers_fired));
+  Metric(out, "murphy_disk_fsyncs_total", "counter", "fsync calls.", static_cast<double>(env.fsyncs));
+  Metric(out, "murphy_disk_fsync_errors_total", "counter", "fsync failures.",
+         static_cast<double>(env.fsync_errors));
+  Metric(out, "murphy_process_suspensions_total", "counter", "Detected process/machine suspensions.",
+         static_cast<double>(env.suspensions));
+  Metric(out, "murphy_admin_requests_total", "counter", "Admin HTTP requests parsed.",
+         static_cast<double>(view.admin.requests));
+  Metric(out, "murphy_admin_bad_requests_total", "counter", "Admin HTTP requests refused (4xx).",
+         static_cast<double>(view.admin.bad_requests));
+  Metric(out, "murphy_admin_connections_refused_total", "counter", "Admin connections beyond the limit.",
+         static_cast<double>(view.admin.connections_refused));
+  Metric(out, "murphy_process_uptime_seconds", "gauge", "Seconds since the daemon started.",
+         view.uptime_seconds);
+  return out;
+}
+
+std::string RenderStatusJson(const NodeAdminView& view) {
+  const Readiness readiness = CheckReadiness(view);
+  nlohmann::json status = {
+      {"id", view.id},
+      {"role", view.role},
+      {"term", view.term},
+      {"leader", view.leader},
+      {"commit", view.commit_index},
+      {"applied", view.applied_index},
+      {"snapshot", view.snapshot_index},
+      {"ready", readiness.ready},
+      {"reason", readiness.reason},
+      {"leader_changes", view.leader_changes},
+      {"clock_offset_ms", nullptr},
+  };
+  return status.dump() + "\n";
+}
+
+std::string RenderHealthJson(const NodeAdminView& view) {
+  const Readiness readiness = CheckReadiness(view);
+  nlohmann::json health = {{"health", readiness.ready ? "true" : "false"}, {"reason", readiness.reason}};
+  return health.dump() + "\n";
+}
+
+HttpResponse RouteAdminRequest(const HttpRequest& request, const NodeAdminView& view) {
+  const std::string_view path = request.path();
+  constexpr std::string_view kText = "text/plain; charset=utf-8";
+  constexpr std::string_view kJson = "application/json";
+  if (path == "/livez") return {200, std::string(kText), "ok\n"};
+  if (path == "/readyz") {
+    const Readiness readiness = CheckReadiness(view);
+    if (readiness.ready) return {200, std::string(kText), "ok\n"};
+    return {503, std::string(kText), "not ready: " + readiness.reason + "\n"};
+  }
+  if (path == "/health") {
+    return {CheckReadiness(view).ready ? 200 : 503, std::string(kJson), RenderHealthJson(view)};
+  }
+  if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", RenderMetrics(view)};
+  if (path == "/status") return {200, std::string(kJson), RenderStatusJson(view)};
+  return {404, std::string(kText), "not found\n"};
+}
+
+}  // namespace murphy::server
