@@ -8,7 +8,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <deque>
 #include <set>
@@ -17,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "murphy/env/trace_line.h"
 #include "murphy/posix/handshake.h"
 
 namespace murphy::posix {
@@ -52,58 +52,6 @@ Result<Tcp::endpoint> ParseEndpoint(const PeerAddress& address) {
 }
 
 // --- Trace lines (the schema of sim/trace.h) -----------------------------------------
-
-template <typename Number>
-void AppendNumber(std::string* out, Number value) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out->append(buffer, result.ptr);
-}
-
-void AppendQuoted(std::string* out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (const char c : text) {
-    const auto byte = static_cast<uint8_t>(c);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (byte < 0x20) {
-      out->append("\\u00");
-      out->push_back(kHex[byte >> 4]);
-      out->push_back(kHex[byte & 0xf]);
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
-
-void AppendValue(std::string* out, const TraceField& field) {
-  std::visit(
-      [out](const auto& value) {
-        using T = std::decay_t<decltype(value)>;
-        if constexpr (std::is_same_v<T, bool>) {
-          out->append(value ? "true" : "false");
-        } else if constexpr (std::is_same_v<T, std::string_view>) {
-          AppendQuoted(out, value);
-        } else if constexpr (std::is_same_v<T, double>) {
-          // JSON has no NaN or infinity: written as strings, like the simulator.
-          if (value != value) {
-            out->append("\"nan\"");
-          } else if (value > 1.7976931348623157e308) {
-            out->append("\"inf\"");
-          } else if (value < -1.7976931348623157e308) {
-            out->append("\"-inf\"");
-          } else {
-            AppendNumber(out, value);
-          }
-        } else {
-          AppendNumber(out, value);
-        }
-      },
-      field.value);
-}
 
 // The disk of a process without a data directory (a client).
 class NoDisk final : public Disk {
@@ -738,23 +686,8 @@ class PosixEnv::Impl {
   void TraceEvent(std::string_view event, std::initializer_list<TraceField> fields) {
     if (options_.trace == nullptr) return;
     line_.clear();
-    line_.append("{\"time_ns\":");
-    AppendNumber(&line_, RealClockSource::Default()->MonotonicNow().nanoseconds());
-    line_.append(",\"node\":");
-    AppendNumber(&line_, options_.self.value());
-    line_.append(",\"mono_ns\":");
-    AppendNumber(&line_, clock_->MonotonicNow().nanoseconds());
-    line_.append(",\"wall_ns\":");
-    AppendNumber(&line_, clock_->WallNow().nanoseconds());
-    line_.append(",\"event\":");
-    AppendQuoted(&line_, event);
-    for (const TraceField& field : fields) {
-      line_.push_back(',');
-      AppendQuoted(&line_, field.key);
-      line_.push_back(':');
-      AppendValue(&line_, field);
-    }
-    line_.append("}\n");
+    AppendTraceLine(&line_, RealClockSource::Default()->MonotonicNow().nanoseconds(), options_.self.value(),
+                    clock_->MonotonicNow().nanoseconds(), clock_->WallNow().nanoseconds(), event, fields);
     std::fwrite(line_.data(), 1, line_.size(), options_.trace);
   }
 

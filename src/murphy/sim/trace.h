@@ -79,7 +79,6 @@ class TraceWriter {
   const std::string& text() const { return memory_; }
 
  private:
-  void AppendField(const TraceField& field);
 
   TraceOptions options_;
   std::string line_;
@@ -92,8 +91,6 @@ class TraceWriter {
   bool truncated_ = false;
 };
 
-// Appends `text` to `out` as a JSON string literal (quotes and escapes).
-void AppendJsonString(std::string* out, std::string_view text);
 // FNV-1a 64 of `bytes`, continuing from `hash`.
 uint64_t Fnv1a64(uint64_t hash, std::string_view bytes);
 
