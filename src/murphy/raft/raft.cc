@@ -709,22 +709,19 @@ void Raft::HandleVoteRequest(const Message& message) {
 void Raft::StepFollower(const Message& message) {
   switch (message.type) {
     case MessageType::kAppend:
-      election_elapsed_ = 0;
-      leader_ = message.from;
-      NoteLeaderContact();
-      HandleAppend(message);
-      return;
     case MessageType::kHeartbeat:
-      election_elapsed_ = 0;
-      leader_ = message.from;
-      NoteLeaderContact();
-      HandleHeartbeat(message);
-      return;
     case MessageType::kSnapshot:
+      // Any of these comes from the leader of our term: it resets the election timer.
       election_elapsed_ = 0;
       leader_ = message.from;
       NoteLeaderContact();
-      HandleSnapshotChunk(message);
+      if (message.type == MessageType::kAppend) {
+        HandleAppend(message);
+      } else if (message.type == MessageType::kHeartbeat) {
+        HandleHeartbeat(message);
+      } else {
+        HandleSnapshotChunk(message);
+      }
       return;
     case MessageType::kTimeoutNow:
       // Thesis §3.10: the leader asks us to start an election at once, skipping
