@@ -1,5 +1,7 @@
-// murphyd — one murphy node as a process: Raft + WAL + the replicated state machine
-// over PosixEnv, plus the admin HTTP server, on one single-threaded asio loop.
+// murphyd — one murphy node as a process: Raft + WAL + the replicated lock service
+// (leases, locks with fencing tokens, the fenced store: locksvc/lock_node.h) over
+// PosixEnv, plus the admin HTTP server, on one single-threaded asio loop. Clients speak
+// the binary client protocol (protocol/client_message.h) on the --listen port.
 //
 // Exit codes: 0 after SIGTERM/SIGINT (loop stopped, node and WAL closed); 1 when the
 // node stops on a fatal disk error or cannot start (address in use, data directory
@@ -16,7 +18,7 @@
 #include <string>
 #include <utility>
 
-#include "murphy/node/kv_state_machine.h"
+#include "murphy/locksvc/lock_node.h"
 #include "murphy/node/node_shell.h"
 #include "murphy/posix/posix_env.h"
 #include "murphy/server/admin_server.h"
@@ -60,10 +62,6 @@ void Log(std::string_view level, std::string_view event,
   std::fflush(stderr);
 }
 
-// The one place that chooses the replicated state machine (the lock service will
-// replace the KV store here).
-std::unique_ptr<node::StateMachine> MakeStateMachine() { return std::make_unique<node::KvStateMachine>(); }
-
 int Run(const DaemonConfig& config) {
   Result<ValidatedDaemonConfig> validated = ValidateDaemonConfig(config);
   if (!validated.ok()) {
@@ -100,12 +98,14 @@ int Run(const DaemonConfig& config) {
   }
   std::unique_ptr<posix::PosixEnv> env = std::move(*created);
 
-  node::NodeOptions node_options;
+  locksvc::LockNodeOptions lock_options;
+  node::NodeOptions& node_options = lock_options.node;
   for (const uint64_t id : validated->members)
     node_options.members.push_back(NodeId(static_cast<uint32_t>(id)));
   node_options.tick_interval = Milliseconds(config.tick_ms);
   node_options.election_ticks = config.election_ticks;
-  auto node = std::make_unique<node::NodeShell>(*env, node_options, MakeStateMachine());
+  auto lock_node = std::make_unique<locksvc::LockNode>(*env, std::move(lock_options));
+  node::NodeShell* node = &lock_node->shell();
   Log("info", "started",
       {{"id", std::to_string(validated->id)},
        {"listen", validated->listen.host + ":" + std::to_string(env->listen_port())},
@@ -133,7 +133,7 @@ int Run(const DaemonConfig& config) {
                             [&](const HttpRequest& request) { return RouteAdminRequest(request, view()); });
     if (!server.ok()) {
       Log("error", "start_failed", {{"error", server.status().ToString()}});
-      node.reset();
+      lock_node.reset();
       env.reset();
       if (trace != nullptr) std::fclose(trace);
       return 1;
@@ -184,7 +184,7 @@ int Run(const DaemonConfig& config) {
   Log("info", "stopping", {{"applied", std::to_string(node->applied_index().value())}});
   signals.reset();
   admin.reset();
-  node.reset();  // closes the WAL
+  lock_node.reset();  // closes the WAL
   env.reset();   // flushes the trace
   if (trace != nullptr) std::fclose(trace);
   Log("info", "stopped", {{"exit_code", std::to_string(exit_code)}});
