@@ -121,6 +121,10 @@ int Run(const DaemonConfig& config) {
     result.leader_changes = leader_changes;
     result.env = env->metrics();
     if (admin) result.admin = admin->metrics();
+    result.service = lock_node->metrics();
+    result.leases = lock_node->state_machine().machine().lease_count();
+    result.active_locks = lock_node->state_machine().machine().active_lock_count();
+    result.resources = lock_node->state_machine().store().resource_count();
     result.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
   };

@@ -1,5 +1,6 @@
 #include "murphy/server/node_admin.h"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "murphy/node/node_shell.h"
@@ -66,6 +67,39 @@ Readiness CheckReadiness(const NodeAdminView& view) {
   }
   return {true, ""};
 }
+
+namespace {
+
+// A Prometheus histogram (cumulative buckets, _sum, _count) in seconds.
+void HistogramMetric(std::string& out, std::string_view name, std::string_view help,
+                     const LatencyHistogram& histogram) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " histogram\n";
+  uint64_t cumulative = 0;
+  char line[160];
+  for (size_t i = 0; i <= kLatencyBucketBounds.size(); ++i) {
+    cumulative += histogram.counts()[i];
+    if (i < kLatencyBucketBounds.size()) {
+      std::snprintf(line, sizeof(line), "%.*s_bucket{le=\"%g\"} %llu\n", static_cast<int>(name.size()),
+                    name.data(), kLatencyBucketBounds[i], static_cast<unsigned long long>(cumulative));
+    } else {
+      std::snprintf(line, sizeof(line), "%.*s_bucket{le=\"+Inf\"} %llu\n", static_cast<int>(name.size()),
+                    name.data(), static_cast<unsigned long long>(cumulative));
+    }
+    out += line;
+  }
+  std::snprintf(line, sizeof(line), "%.*s_sum %.9g\n%.*s_count %llu\n", static_cast<int>(name.size()),
+                name.data(), histogram.sum_seconds(), static_cast<int>(name.size()), name.data(),
+                static_cast<unsigned long long>(histogram.count()));
+  out += line;
+}
+
+}  // namespace
 
 std::string RenderMetrics(const NodeAdminView& view) {
   std::string out;
@@ -140,6 +174,28 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(view.admin.connections_refused));
   Metric(out, "murphy_process_uptime_seconds", "gauge", "Seconds since the daemon started.",
          view.uptime_seconds);
+  const locksvc::LockServiceMetrics& service = view.service;
+  Metric(out, "murphy_lock_requests_total", "counter", "Client requests received by the lock service.",
+         static_cast<double>(service.requests));
+  Metric(out, "murphy_lock_answers_ok_total", "counter", "Client requests answered OK.",
+         static_cast<double>(service.answered_ok));
+  Metric(out, "murphy_lock_answers_not_leader_total", "counter",
+         "Client requests answered 'not leader' (redirected).", static_cast<double>(service.answered_not_leader));
+  Metric(out, "murphy_fencing_rejections_total", "counter",
+         "Fenced writes rejected because their token was below the resource's max token.",
+         static_cast<double>(service.fencing_rejections));
+  Metric(out, "murphy_lock_answers_error_total", "counter", "Client requests answered with another error.",
+         static_cast<double>(service.answered_error));
+  HistogramMetric(out, "murphy_lock_mutation_latency_seconds",
+                  "Receipt to answer of committed mutations (leases, locks, fenced writes).",
+                  service.mutation_latency);
+  HistogramMetric(out, "murphy_lock_read_latency_seconds", "Receipt to answer of linearizable reads.",
+                  service.read_latency);
+  Metric(out, "murphy_lock_leases", "gauge", "Live leases in the applied state.", static_cast<double>(view.leases));
+  Metric(out, "murphy_lock_active_locks", "gauge", "Locks held or waited for in the applied state.",
+         static_cast<double>(view.active_locks));
+  Metric(out, "murphy_store_resources", "gauge", "Resources in the fenced store.",
+         static_cast<double>(view.resources));
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string>
 
+#include "murphy/locksvc/lock_node.h"
 #include "murphy/posix/posix_env.h"
 #include "murphy/server/admin_server.h"
 #include "murphy/server/http.h"
@@ -47,6 +48,11 @@ struct NodeAdminView {
   double uptime_seconds = 0;
   posix::PosixMetrics env;
   AdminServerMetrics admin;
+  // The lock service: its request metrics and the size of its state.
+  locksvc::LockServiceMetrics service;
+  uint64_t leases = 0;
+  uint64_t active_locks = 0;  // held or waited for
+  uint64_t resources = 0;     // fenced-store resources
 };
 
 // Reads the node (on its loop).

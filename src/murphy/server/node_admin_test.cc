@@ -67,5 +67,28 @@ TEST(RouteTest, Endpoints) {
   EXPECT_EQ(nlohmann::json::parse(RouteAdminRequest(Get("/health"), view).body)["health"], "false");
 }
 
+TEST(MetricsTest, LockServiceCountersAndLatencyHistograms) {
+  NodeAdminView view = ReadyFollower();
+  view.service.requests = 7;
+  view.service.fencing_rejections = 2;
+  view.service.mutation_latency.Record(Microseconds(800));   // le 0.001
+  view.service.mutation_latency.Record(Milliseconds(30));    // le 0.05
+  view.service.mutation_latency.Record(Seconds(20));         // +Inf only
+  view.leases = 4;
+  const std::string metrics = RenderMetrics(view);
+  EXPECT_NE(metrics.find("\nmurphy_fencing_rejections_total 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nmurphy_lock_requests_total 7\n"), std::string::npos);
+  EXPECT_NE(metrics.find("\nmurphy_lock_leases 4\n"), std::string::npos);
+  EXPECT_NE(metrics.find("# TYPE murphy_lock_mutation_latency_seconds histogram\n"), std::string::npos);
+  // Buckets are cumulative.
+  EXPECT_NE(metrics.find("murphy_lock_mutation_latency_seconds_bucket{le=\"0.0005\"} 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("murphy_lock_mutation_latency_seconds_bucket{le=\"0.001\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("murphy_lock_mutation_latency_seconds_bucket{le=\"0.05\"} 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("murphy_lock_mutation_latency_seconds_bucket{le=\"10\"} 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("murphy_lock_mutation_latency_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(metrics.find("murphy_lock_mutation_latency_seconds_count 3\n"), std::string::npos);
+  EXPECT_NE(metrics.find("murphy_lock_read_latency_seconds_count 0\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace murphy::server
