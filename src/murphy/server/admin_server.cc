@@ -1,5 +1,6 @@
 #include "murphy/server/admin_server.h"
 
+#include <algorithm>
 #include <asio.hpp>
 #include <set>
 
@@ -15,11 +16,12 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
     asio::steady_timer timer;
     std::string buffer;
     std::string response;
-    std::array<char, 1024> chunk{};
+    std::array<char, 4096> chunk{};
+    bool dispatched = false;  // the handler has the request
     bool closed = false;
   };
 
-  Impl(asio::io_context& loop, AdminServerOptions options, Handler handler)
+  Impl(asio::io_context& loop, AdminServerOptions options, AsyncHandler handler)
       : loop_(loop), options_(std::move(options)), handler_(std::move(handler)), acceptor_(loop) {}
 
   Status Open() {
@@ -65,6 +67,8 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
       auto self = weak.lock();
       if (!self || error || connection->closed) return;
       // Slow or silent client: answer 408 if nothing was sent yet, else just close.
+      // Once dispatched, the response timer (armed in OnBytes) bounds the connection.
+      if (connection->dispatched) return;
       if (connection->response.empty()) {
         ++self->metrics_.bad_requests;
         self->Reply(connection,
@@ -92,7 +96,15 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
   }
 
   void OnBytes(const std::shared_ptr<Connection>& connection) {
-    HttpParseResult parsed = ParseHttpRequest(connection->buffer, options_.limits);
+    // The method is judged on the head alone, before any body is awaited.
+    const HttpParseResult head = ParseHttpRequest(connection->buffer, options_.limits);
+    if (head.state == HttpParseState::kComplete && !MethodAllowed(head.request.method)) {
+      ++metrics_.requests;
+      ++metrics_.bad_requests;
+      Reply(connection, HttpResponse{405, "text/plain; charset=utf-8", MethodNotAllowedText()});
+      return;
+    }
+    HttpParseResult parsed = ParseHttpRequestWithBody(connection->buffer, options_.limits);
     switch (parsed.state) {
       case HttpParseState::kIncomplete:
         Read(connection);
@@ -106,12 +118,39 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
         break;
     }
     ++metrics_.requests;
-    if (parsed.request.method != "GET") {
-      ++metrics_.bad_requests;
-      Reply(connection, HttpResponse{405, "text/plain; charset=utf-8", "only GET is supported\n"});
-      return;
+    connection->dispatched = true;
+    connection->timer.cancel();
+    connection->timer.expires_after(std::chrono::nanoseconds(options_.response_timeout.nanoseconds()));
+    connection->timer.async_wait([weak = weak_from_this(), connection](const asio::error_code& error) {
+      auto self = weak.lock();
+      if (!self || error || connection->closed) return;
+      if (!connection->response.empty()) {  // answered, but the client does not read
+        self->Close(connection);
+        return;
+      }
+      ++self->metrics_.response_timeouts;
+      self->Reply(connection, HttpResponse{504, "application/json",
+                                           "{\"error\":\"no answer in time: outcome unknown\","
+                                           "\"code\":\"DEADLINE_EXCEEDED\"}\n"});
+    });
+    handler_(parsed.request, [weak = weak_from_this(), connection](HttpResponse response) {
+      auto self = weak.lock();
+      if (!self || connection->closed || !connection->response.empty()) return;
+      self->Reply(connection, response);
+    });
+  }
+
+  bool MethodAllowed(const std::string& method) const {
+    return std::find(options_.methods.begin(), options_.methods.end(), method) != options_.methods.end();
+  }
+
+  std::string MethodNotAllowedText() const {
+    std::string text = "only ";
+    for (size_t i = 0; i < options_.methods.size(); ++i) {
+      if (i > 0) text += i + 1 == options_.methods.size() ? " and " : ", ";
+      text += options_.methods[i];
     }
-    Reply(connection, handler_(parsed.request));
+    return text + (options_.methods.size() == 1 ? " is supported\n" : " are supported\n");
   }
 
   void Reply(const std::shared_ptr<Connection>& connection, const HttpResponse& response) {
@@ -142,7 +181,7 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
 
   asio::io_context& loop_;
   AdminServerOptions options_;
-  Handler handler_;
+  AsyncHandler handler_;
   asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::set<std::shared_ptr<Connection>> connections_;
@@ -151,6 +190,14 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
 
 Result<std::unique_ptr<AdminServer>> AdminServer::Create(asio::io_context& loop, AdminServerOptions options,
                                                          Handler handler) {
+  return Create(loop, std::move(options), [handler = std::move(handler)](const HttpRequest& request,
+                                                                        Respond respond) {
+    respond(handler(request));
+  });
+}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::Create(asio::io_context& loop, AdminServerOptions options,
+                                                         AsyncHandler handler) {
   auto impl = std::make_shared<Impl>(loop, std::move(options), std::move(handler));
   MURPHY_RETURN_IF_ERROR(impl->Open());
   impl->Accept();
