@@ -18,6 +18,8 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
     std::string response;
     std::array<char, 4096> chunk{};
     bool dispatched = false;  // the handler has the request
+    bool reading = false;     // a read is outstanding
+    bool lingering = false;   // answered; draining what the client still sends
     bool closed = false;
   };
 
@@ -81,13 +83,20 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
   }
 
   void Read(const std::shared_ptr<Connection>& connection) {
+    connection->reading = true;
     connection->socket.async_read_some(
         asio::buffer(connection->chunk),
         [weak = weak_from_this(), connection](const asio::error_code& error, size_t bytes) {
           auto self = weak.lock();
           if (!self || connection->closed) return;
+          connection->reading = false;
           if (error) {
             self->Close(connection);
+            return;
+          }
+          // Once answering, what arrives is discarded (see Linger).
+          if (connection->lingering || !connection->response.empty()) {
+            self->Read(connection);
             return;
           }
           connection->buffer.append(connection->chunk.data(), bytes);
@@ -156,12 +165,36 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
   void Reply(const std::shared_ptr<Connection>& connection, const HttpResponse& response) {
     connection->response = FormatHttpResponse(response);
     asio::async_write(connection->socket, asio::buffer(connection->response),
-                      [weak = weak_from_this(), connection](const asio::error_code&, size_t) {
+                      [weak = weak_from_this(), connection](const asio::error_code& error, size_t) {
                         auto self = weak.lock();
                         if (!self) return;
-                        self->Close(connection);
+                        if (error) {
+                          self->Close(connection);
+                        } else {
+                          self->Linger(connection);
+                        }
                       });
   }
+
+  // After the answer: stop sending, and read (and discard) what the client still sends
+  // for a short while before closing. Closing a socket with unread input makes the
+  // kernel reset the connection, which can destroy the answer before the client read
+  // it (e.g. a 413 while the client is still sending its oversized body).
+  void Linger(const std::shared_ptr<Connection>& connection) {
+    if (connection->closed) return;
+    connection->lingering = true;
+    asio::error_code ignored;
+    connection->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    connection->timer.expires_after(std::chrono::nanoseconds(kLinger.nanoseconds()));
+    connection->timer.async_wait([weak = weak_from_this(), connection](const asio::error_code& error) {
+      auto self = weak.lock();
+      if (!self || error) return;
+      self->Close(connection);
+    });
+    if (!connection->reading) Read(connection);
+  }
+
+  static constexpr Duration kLinger = Seconds(1);
 
   void Close(const std::shared_ptr<Connection>& connection) {
     if (connection->closed) return;

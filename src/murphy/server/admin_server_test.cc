@@ -190,7 +190,6 @@ TEST(AdminServerAsyncTest, PostBodiesLateAnswersAndResponseTimeout) {
   work.reset();
   asio::post(loop, [&] {
     EXPECT_EQ(server->metrics().response_timeouts, 1u);
-    EXPECT_EQ(server->open_connections(), 0u);
     server.reset();
   });
   thread.join();
