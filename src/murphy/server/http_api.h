@@ -19,9 +19,8 @@
 //   {"error": message, "code": "FAILED_PRECONDITION"} and the HTTP status of
 //   HttpStatusForCode; 429 and 503 carry Retry-After. DEADLINE_EXCEEDED is 504 and its
 //   message always says "outcome unknown" (the request may have been applied).
-//   A store write rejected for a stale token (ABORTED with the store's answer) is 409
-//   with "max_token"; a compare-and-set mismatch (FAILED_PRECONDITION with the store's
-//   answer) is 409 with "version" and "max_token".
+//   A store write rejected for a stale token or a compare-and-set mismatch (ABORTED,
+//   with the store's answer) is 409 with the store's "max_token" and "version".
 // - Numbers in responses are JSON integers (uint64; ids and tokens stay below 2^53 in
 //   practice, but clients should not assume it). Durations are milliseconds.
 // Thread safety: pure functions.
