@@ -71,6 +71,12 @@ HttpApiGateway::~HttpApiGateway() {
   }
 }
 
+HttpApiGatewayMetrics HttpApiGateway::metrics() const {
+  HttpApiGatewayMetrics metrics = metrics_;
+  metrics.waits = waits_.size();
+  return metrics;
+}
+
 Deadline HttpApiGateway::DeadlineAfter(Duration timeout) { return Deadline::After(env_.MonotonicNow(), timeout); }
 
 void HttpApiGateway::Handle(const HttpRequest& request, AdminServer::Respond respond) {

@@ -89,6 +89,7 @@ struct HttpApiGatewayMetrics {
   uint64_t bad_requests = 0;  // refused by DecodeApiRequest
   uint64_t waits_granted = 0;
   uint64_t waits_ended = 0;  // timed out or ended by the node
+  uint64_t waits = 0;        // open now
 };
 
 class HttpApiGateway {
@@ -103,7 +104,7 @@ class HttpApiGateway {
   void Handle(const HttpRequest& request, AdminServer::Respond respond);
 
   size_t waits() const { return waits_.size(); }
-  HttpApiGatewayMetrics metrics() const { return metrics_; }
+  HttpApiGatewayMetrics metrics() const;
   const client::Channel& channel() const { return channel_; }
 
  private:

@@ -127,6 +127,7 @@ int Run(const DaemonConfig& config) {
     result.leader_changes = leader_changes;
     result.env = env->metrics();
     if (admin) result.admin = admin->metrics();
+    if (api) result.api = api->metrics();
     result.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
   };

@@ -21,6 +21,7 @@
 
 #include "murphy/posix/posix_env.h"
 #include "murphy/server/admin_server.h"
+#include "murphy/server/client_gateway.h"
 #include "murphy/server/http.h"
 
 namespace murphy::node {
@@ -47,6 +48,7 @@ struct NodeAdminView {
   double uptime_seconds = 0;
   posix::PosixMetrics env;
   AdminServerMetrics admin;
+  HttpApiGatewayMetrics api;  // zero without the HTTP API
 };
 
 // Reads the node (on its loop).
