@@ -172,6 +172,19 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(view.admin.bad_requests));
   Metric(out, "murphy_admin_connections_refused_total", "counter", "Admin connections beyond the limit.",
          static_cast<double>(view.admin.connections_refused));
+  Metric(out, "murphy_admin_response_timeouts_total", "counter",
+         "HTTP requests answered 504 because no answer came in time.",
+         static_cast<double>(view.admin.response_timeouts));
+  Metric(out, "murphy_api_requests_total", "counter", "HTTP/JSON client API requests (/v1/).",
+         static_cast<double>(view.api.requests));
+  Metric(out, "murphy_api_bad_requests_total", "counter", "Client API requests refused as malformed.",
+         static_cast<double>(view.api.bad_requests));
+  Metric(out, "murphy_api_waits", "gauge", "Waiting lock acquires holding an HTTP request open.",
+         static_cast<double>(view.api.waits));
+  Metric(out, "murphy_api_waits_granted_total", "counter", "Waiting acquires that got the lock.",
+         static_cast<double>(view.api.waits_granted));
+  Metric(out, "murphy_api_waits_ended_total", "counter", "Waiting acquires that ended without the lock.",
+         static_cast<double>(view.api.waits_ended));
   Metric(out, "murphy_process_uptime_seconds", "gauge", "Seconds since the daemon started.",
          view.uptime_seconds);
   const locksvc::LockServiceMetrics& service = view.service;

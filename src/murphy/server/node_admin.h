@@ -22,6 +22,7 @@
 #include "murphy/locksvc/lock_node.h"
 #include "murphy/posix/posix_env.h"
 #include "murphy/server/admin_server.h"
+#include "murphy/server/client_gateway.h"
 #include "murphy/server/http.h"
 
 namespace murphy::node {
@@ -53,6 +54,7 @@ struct NodeAdminView {
   uint64_t leases = 0;
   uint64_t active_locks = 0;  // held or waited for
   uint64_t resources = 0;     // fenced-store resources
+  HttpApiGatewayMetrics api;  // zero without the HTTP API
 };
 
 // Reads the node (on its loop).
