@@ -18,6 +18,7 @@
 #include <string>
 #include <utility>
 
+#include "murphy/clocksync/clock_prober.h"
 #include "murphy/locksvc/lock_node.h"
 #include "murphy/node/node_shell.h"
 #include "murphy/posix/posix_env.h"
@@ -97,6 +98,12 @@ int Run(const DaemonConfig& config) {
     return 1;
   }
   std::unique_ptr<posix::PosixEnv> env = std::move(*created);
+  // Clock pings to every other member; the node gets every other message (readiness:
+  // clock offset within --max-clock-offset-ms of a majority).
+  clocksync::ClockProberOptions clock_options;
+  for (const uint64_t id : validated->members) clock_options.peers.push_back(NodeId(static_cast<uint32_t>(id)));
+  clock_options.monitor.max_offset = Milliseconds(config.max_clock_offset_ms);
+  auto clock_env = std::make_unique<clocksync::ClockProbeEnv>(env.get(), std::move(clock_options));
 
   locksvc::LockNodeOptions lock_options;
   node::NodeOptions& node_options = lock_options.node;
@@ -104,7 +111,7 @@ int Run(const DaemonConfig& config) {
     node_options.members.push_back(NodeId(static_cast<uint32_t>(id)));
   node_options.tick_interval = Milliseconds(config.tick_ms);
   node_options.election_ticks = config.election_ticks;
-  auto lock_node = std::make_unique<locksvc::LockNode>(*env, std::move(lock_options));
+  auto lock_node = std::make_unique<locksvc::LockNode>(*clock_env, std::move(lock_options));
   node::NodeShell* node = &lock_node->shell();
   Log("info", "started",
       {{"id", std::to_string(validated->id)},
@@ -121,6 +128,8 @@ int Run(const DaemonConfig& config) {
     result.leader_changes = leader_changes;
     result.env = env->metrics();
     if (admin) result.admin = admin->metrics();
+    result.clock = clock_env->prober().Report();
+    result.clock_probes = clock_env->prober().metrics();
     result.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
   };
@@ -134,6 +143,7 @@ int Run(const DaemonConfig& config) {
     if (!server.ok()) {
       Log("error", "start_failed", {{"error", server.status().ToString()}});
       lock_node.reset();
+      clock_env.reset();
       env.reset();
       if (trace != nullptr) std::fclose(trace);
       return 1;
@@ -185,6 +195,7 @@ int Run(const DaemonConfig& config) {
   signals.reset();
   admin.reset();
   lock_node.reset();  // closes the WAL
+  clock_env.reset();
   env.reset();   // flushes the trace
   if (trace != nullptr) std::fclose(trace);
   Log("info", "stopped", {{"exit_code", std::to_string(exit_code)}});
@@ -208,6 +219,8 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-id", config.cluster_id, "Cluster id; peers of another cluster are rejected");
   app.add_option("--tick-ms", config.tick_ms, "Raft tick interval in milliseconds");
   app.add_option("--election-ticks", config.election_ticks, "Election timeout in ticks");
+  app.add_option("--max-clock-offset-ms", config.max_clock_offset_ms,
+                 "Not ready while this node's wall clock is further than this from a majority");
   app.add_option("--trace", config.trace, "Append a JSON-lines trace (simulator schema) to FILE");
   try {
     app.parse(argc, argv);
