@@ -48,5 +48,6 @@ std::vector<std::vector<uint8_t>> MurphyFuzzSeedInputs() {
   const ClockPing ping{41, WallTime::FromNanoseconds(1'795'000'000'000'000'000)};
   const ClockPong pong{41, ping.origin, WallTime::FromNanoseconds(1'795'000'000'400'000'000),
                        WallTime::FromNanoseconds(1'795'000'000'400'100'000)};
-  return {EncodeClockPingFrame(ping), EncodeClockPing(ping), EncodeClockPongFrame(pong), EncodeClockPong(pong)};
+  return {EncodeClockPingFrame(ping), EncodeClockPing(ping), EncodeClockPongFrame(pong),
+          EncodeClockPong(pong)};
 }

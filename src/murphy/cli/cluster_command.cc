@@ -430,9 +430,8 @@ int RunStatus(const ClusterFlags& flags) {
       if (response.ok() && response->status == 200) {
         const nlohmann::json status = nlohmann::json::parse(response->body, nullptr, false);
         if (status.is_object()) {
-          for (const char* key :
-               {"role", "term", "leader", "commit", "applied", "ready", "reason", "clock_offset_ms",
-                "clock_offsets"}) {
+          for (const char* key : {"role", "term", "leader", "commit", "applied", "ready", "reason",
+                                  "clock_offset_ms", "clock_offsets"}) {
             if (status.contains(key)) entry[key] = status[key];
           }
         }
@@ -465,8 +464,7 @@ int RunStatus(const ClusterFlags& flags) {
     std::printf("%-5s %-14s %-6s %-7s %-8s %-8s %-6s %-12s %s\n", show(entry["id"]).c_str(),
                 show(entry["role"]).c_str(), show(entry["term"]).c_str(), show(entry["leader"]).c_str(),
                 show(entry["commit"]).c_str(), show(entry["applied"]).c_str(),
-                entry["ready"] == true ? "yes" : "no",
-                show_offset(entry["clock_offset_ms"]).c_str(),
+                entry["ready"] == true ? "yes" : "no", show_offset(entry["clock_offset_ms"]).c_str(),
                 show(entry["pid"]).c_str());
   }
   return 0;

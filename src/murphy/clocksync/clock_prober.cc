@@ -55,8 +55,8 @@ bool ClockProber::OnMessage(NodeId source, std::span<const uint8_t> payload) {
   Result<protocol::ClockMessage> message = protocol::DecodeClockMessage(payload);
   if (!message.ok()) {
     ++metrics_.bad_messages;
-    env_.Trace("clock_frame_rejected", {{"source", static_cast<uint64_t>(source.value())},
-                                        {"error", message.status().message()}});
+    env_.Trace("clock_frame_rejected",
+               {{"source", static_cast<uint64_t>(source.value())}, {"error", message.status().message()}});
     return true;
   }
   if (const auto* ping = std::get_if<protocol::ClockPing>(&*message)) {
@@ -110,8 +110,9 @@ ClockOffsetReport ClockProber::Report() {
     for (const PeerOffset& estimate : report.estimates) offsets.push_back(estimate.offset);
     std::sort(offsets.begin(), offsets.end());
     const size_t middle = offsets.size() / 2;
-    const Duration median = offsets.size() % 2 == 1 ? offsets[middle]
-                                                    : offsets[middle - 1] + (offsets[middle] - offsets[middle - 1]) / 2;
+    const Duration median = offsets.size() % 2 == 1
+                                ? offsets[middle]
+                                : offsets[middle - 1] + (offsets[middle] - offsets[middle - 1]) / 2;
     report.offset_from_cluster = -median;
   }
   report.offset_to_majority = Duration::Zero();
@@ -147,7 +148,9 @@ ClockProbeEnv::ClockProbeEnv(Env* target, ClockProberOptions options)
   });
 }
 
-ClockProbeEnv::~ClockProbeEnv() { target()->SetReceiver([](NodeId, std::span<const uint8_t>) {}); }
+ClockProbeEnv::~ClockProbeEnv() {
+  target()->SetReceiver([](NodeId, std::span<const uint8_t>) {});
+}
 
 void ClockProbeEnv::SetReceiver(std::function<void(NodeId, std::span<const uint8_t>)> receiver) {
   if (in_downstream_) {

@@ -163,8 +163,10 @@ TEST(ClockProberTest, MeasuresASkewedPeerExactlyOnSymmetricLinks) {
   b.wall_skew = Milliseconds(300);
   ClockProber prober_a(a, Options({NodeId(1), NodeId(2)}));
   ClockProber prober_b(b, Options({NodeId(1), NodeId(2)}));
-  a.SetReceiver([&](NodeId source, std::span<const uint8_t> payload) { prober_a.OnMessage(source, payload); });
-  b.SetReceiver([&](NodeId source, std::span<const uint8_t> payload) { prober_b.OnMessage(source, payload); });
+  a.SetReceiver(
+      [&](NodeId source, std::span<const uint8_t> payload) { prober_a.OnMessage(source, payload); });
+  b.SetReceiver(
+      [&](NodeId source, std::span<const uint8_t> payload) { prober_b.OnMessage(source, payload); });
 
   network.RunFor(Milliseconds(100));
   const ClockOffsetReport report_a = prober_a.Report();
@@ -303,13 +305,13 @@ TEST(ClockProberTest, LateDuplicatedAndForgedPongsAreNotRecorded) {
   const WallTime peer_time = ping.origin + Milliseconds(2);
 
   // From a node that was not pinged; with a wrong sequence; with a wrong origin.
-  EXPECT_TRUE(prober.OnMessage(NodeId(3), protocol::EncodeClockPongFrame({ping.sequence, ping.origin,
-                                                                          peer_time, peer_time})));
-  EXPECT_TRUE(prober.OnMessage(NodeId(2), protocol::EncodeClockPongFrame({ping.sequence + 1, ping.origin,
-                                                                          peer_time, peer_time})));
-  EXPECT_TRUE(prober.OnMessage(NodeId(2), protocol::EncodeClockPongFrame({ping.sequence,
-                                                                          ping.origin + Nanoseconds(1),
-                                                                          peer_time, peer_time})));
+  EXPECT_TRUE(prober.OnMessage(
+      NodeId(3), protocol::EncodeClockPongFrame({ping.sequence, ping.origin, peer_time, peer_time})));
+  EXPECT_TRUE(prober.OnMessage(
+      NodeId(2), protocol::EncodeClockPongFrame({ping.sequence + 1, ping.origin, peer_time, peer_time})));
+  EXPECT_TRUE(prober.OnMessage(
+      NodeId(2),
+      protocol::EncodeClockPongFrame({ping.sequence, ping.origin + Nanoseconds(1), peer_time, peer_time})));
   EXPECT_EQ(prober.metrics().pongs_unmatched, 3u);
   EXPECT_TRUE(prober.Report().estimates.empty());
 
@@ -330,7 +332,8 @@ TEST(ClockProberTest, ALocalWallClockStepMidFlightDoesNotDistortTheEstimate) {
   b.wall_skew = Milliseconds(200);
   ClockProber prober_a(a, Options({NodeId(1), NodeId(2)}));
   ClockProber prober_b(b, Options({}));
-  a.SetReceiver([&](NodeId source, std::span<const uint8_t> payload) { prober_a.OnMessage(source, payload); });
+  a.SetReceiver(
+      [&](NodeId source, std::span<const uint8_t> payload) { prober_a.OnMessage(source, payload); });
   b.SetReceiver([&](NodeId source, std::span<const uint8_t> payload) {
     prober_b.OnMessage(source, payload);
     a.wall_skew = Seconds(30);  // A's wall clock steps while the pong is in flight
@@ -356,8 +359,8 @@ TEST(ClockProberTest, PeerClockSteppingBackIsRejected) {
   const auto ping = std::get<protocol::ClockPing>(*protocol::DecodeClockMessage(pings[0]));
   // The peer "sent" its pong a second before it received the ping.
   const WallTime received = ping.origin + Milliseconds(1);
-  EXPECT_TRUE(prober.OnMessage(
-      NodeId(2), protocol::EncodeClockPongFrame({ping.sequence, ping.origin, received, received - Seconds(1)})));
+  EXPECT_TRUE(prober.OnMessage(NodeId(2), protocol::EncodeClockPongFrame({ping.sequence, ping.origin,
+                                                                          received, received - Seconds(1)})));
   EXPECT_EQ(prober.metrics().samples_rejected, 1u);
   EXPECT_TRUE(prober.Report().estimates.empty());
   EXPECT_EQ(a.traced, std::vector<std::string>{"clock_sample_rejected"});
@@ -420,7 +423,8 @@ TEST(ClockProbeEnvTest, WrappersCompose) {
   ClockProbeEnv wrapped(&below, Options({NodeId(1), NodeId(2)}));
   EnvWrapper above(&wrapped);
   ClockProber prober_b(b, Options({}));
-  b.SetReceiver([&](NodeId source, std::span<const uint8_t> payload) { prober_b.OnMessage(source, payload); });
+  b.SetReceiver(
+      [&](NodeId source, std::span<const uint8_t> payload) { prober_b.OnMessage(source, payload); });
   int node_messages = 0;
   above.SetReceiver([&](NodeId, std::span<const uint8_t>) { ++node_messages; });
   b.Send(NodeId(1), EncodeFrame(0x11, Bytes{1}));

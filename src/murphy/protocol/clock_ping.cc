@@ -78,8 +78,12 @@ Result<ClockPong> DecodeClockPong(std::span<const uint8_t> payload) {
   return pong;
 }
 
-Bytes EncodeClockPingFrame(const ClockPing& ping) { return EncodeFrame(kClockPingFrame, EncodeClockPing(ping)); }
-Bytes EncodeClockPongFrame(const ClockPong& pong) { return EncodeFrame(kClockPongFrame, EncodeClockPong(pong)); }
+Bytes EncodeClockPingFrame(const ClockPing& ping) {
+  return EncodeFrame(kClockPingFrame, EncodeClockPing(ping));
+}
+Bytes EncodeClockPongFrame(const ClockPong& pong) {
+  return EncodeFrame(kClockPongFrame, EncodeClockPong(pong));
+}
 
 bool IsClockFrameType(uint8_t type) { return type == kClockPingFrame || type == kClockPongFrame; }
 

@@ -1,7 +1,8 @@
 // murphyd — one murphy node as a process: Raft + WAL + the replicated lock service
 // (leases, locks with fencing tokens, the fenced store: locksvc/lock_node.h) over
 // PosixEnv, plus the admin HTTP server, on one single-threaded asio loop. Clients speak
-// the binary client protocol (protocol/client_message.h) on the --listen port.
+// the binary client protocol (protocol/client_message.h) on the --listen port. Peers
+// also exchange clock pings (clocksync/clock_prober.h), which feed /readyz and /metrics.
 //
 // Exit codes: 0 after SIGTERM/SIGINT (loop stopped, node and WAL closed); 1 when the
 // node stops on a fatal disk error or cannot start (address in use, data directory
@@ -101,7 +102,8 @@ int Run(const DaemonConfig& config) {
   // Clock pings to every other member; the node gets every other message (readiness:
   // clock offset within --max-clock-offset-ms of a majority).
   clocksync::ClockProberOptions clock_options;
-  for (const uint64_t id : validated->members) clock_options.peers.push_back(NodeId(static_cast<uint32_t>(id)));
+  for (const uint64_t id : validated->members)
+    clock_options.peers.push_back(NodeId(static_cast<uint32_t>(id)));
   clock_options.monitor.max_offset = Milliseconds(config.max_clock_offset_ms);
   auto clock_env = std::make_unique<clocksync::ClockProbeEnv>(env.get(), std::move(clock_options));
 

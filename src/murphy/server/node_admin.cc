@@ -77,7 +77,8 @@ void RenderClockMetrics(std::string& out, const NodeAdminView& view) {
     Sample(out, "murphy_clock_offset_from_cluster_seconds", "", ToSecondsDouble(*clock.offset_from_cluster));
   }
   Metric(out, "murphy_clock_offset_bound_seconds", "gauge",
-         "Readiness bound on the offset to a majority (--max-clock-offset-ms).", ToSecondsDouble(clock.bound));
+         "Readiness bound on the offset to a majority (--max-clock-offset-ms).",
+         ToSecondsDouble(clock.bound));
   Metric(out, "murphy_clock_offset_far_peers", "gauge", "Peers provably beyond the bound.",
          clock.verdict.far_peers);
   Metric(out, "murphy_clock_offset_inconclusive_peers", "gauge",
@@ -139,7 +140,8 @@ Readiness CheckReadiness(const NodeAdminView& view) {
   }
   if (view.clock.verdict.must_fence) {
     return {false, "clock offset " + std::to_string(ToMilliseconds(view.clock.offset_to_majority)) +
-                       " ms to a majority exceeds " + std::to_string(ToMilliseconds(view.clock.bound)) + " ms"};
+                       " ms to a majority exceeds " + std::to_string(ToMilliseconds(view.clock.bound)) +
+                       " ms"};
   }
   return {true, ""};
 }
