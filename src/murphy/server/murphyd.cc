@@ -3,7 +3,8 @@
 // PosixEnv, plus the admin HTTP server, on one single-threaded asio loop. Clients speak
 // the binary client protocol (protocol/client_message.h) on the --listen port, or
 // HTTP/JSON (docs/http-api.md: /v1/... on the --admin port, served by
-// server/client_gateway.h, which forwards to the leader).
+// server/client_gateway.h, which forwards to the leader). Peers also exchange clock
+// pings (clocksync/clock_prober.h), which feed /readyz and /metrics.
 //
 // Exit codes: 0 after SIGTERM/SIGINT (loop stopped, node and WAL closed); 1 when the
 // node stops on a fatal disk error or cannot start (address in use, data directory
@@ -20,6 +21,7 @@
 #include <string>
 #include <utility>
 
+#include "murphy/clocksync/clock_prober.h"
 #include "murphy/locksvc/lock_node.h"
 #include "murphy/node/node_shell.h"
 #include "murphy/posix/posix_env.h"
@@ -100,6 +102,13 @@ int Run(const DaemonConfig& config) {
     return 1;
   }
   std::unique_ptr<posix::PosixEnv> env = std::move(*created);
+  // Clock pings to every other member; the node gets every other message (readiness:
+  // clock offset within --max-clock-offset-ms of a majority).
+  clocksync::ClockProberOptions clock_options;
+  for (const uint64_t id : validated->members)
+    clock_options.peers.push_back(NodeId(static_cast<uint32_t>(id)));
+  clock_options.monitor.max_offset = Milliseconds(config.max_clock_offset_ms);
+  auto clock_env = std::make_unique<clocksync::ClockProbeEnv>(env.get(), std::move(clock_options));
 
   locksvc::LockNodeOptions lock_options;
   node::NodeOptions& node_options = lock_options.node;
@@ -108,7 +117,7 @@ int Run(const DaemonConfig& config) {
   node_options.tick_interval = Milliseconds(config.tick_ms);
   node_options.election_ticks = config.election_ticks;
   // The HTTP API's channel shares the node's Env: responses and pushes go to it.
-  auto gateway_env = std::make_unique<GatewayEnv>(env.get());
+  auto gateway_env = std::make_unique<GatewayEnv>(clock_env.get());
   auto lock_node = std::make_unique<locksvc::LockNode>(*gateway_env, std::move(lock_options));
   node::NodeShell* node = &lock_node->shell();
   Log("info", "started",
@@ -132,6 +141,8 @@ int Run(const DaemonConfig& config) {
     result.active_locks = lock_node->state_machine().machine().active_lock_count();
     result.resources = lock_node->state_machine().store().resource_count();
     if (api) result.api = api->metrics();
+    result.clock = clock_env->prober().Report();
+    result.clock_probes = clock_env->prober().metrics();
     result.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
   };
@@ -150,6 +161,8 @@ int Run(const DaemonConfig& config) {
       Log("error", "start_failed", {{"error", server.status().ToString()}});
       api.reset();
       lock_node.reset();
+      gateway_env.reset();
+      clock_env.reset();
       env.reset();
       if (trace != nullptr) std::fclose(trace);
       return 1;
@@ -203,6 +216,7 @@ int Run(const DaemonConfig& config) {
   api.reset();
   lock_node.reset();  // closes the WAL
   gateway_env.reset();
+  clock_env.reset();
   env.reset();   // flushes the trace
   if (trace != nullptr) std::fclose(trace);
   Log("info", "stopped", {{"exit_code", std::to_string(exit_code)}});
@@ -226,6 +240,8 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-id", config.cluster_id, "Cluster id; peers of another cluster are rejected");
   app.add_option("--tick-ms", config.tick_ms, "Raft tick interval in milliseconds");
   app.add_option("--election-ticks", config.election_ticks, "Election timeout in ticks");
+  app.add_option("--max-clock-offset-ms", config.max_clock_offset_ms,
+                 "Not ready while this node's wall clock is further than this from a majority");
   app.add_option("--trace", config.trace, "Append a JSON-lines trace (simulator schema) to FILE");
   try {
     app.parse(argc, argv);

@@ -30,6 +30,79 @@ void Metric(std::string& out, std::string_view name, std::string_view type, std:
   out += '\n';
 }
 
+// A gauge with one label per sample; values may be negative or fractional.
+void LabeledGaugeHeader(std::string& out, std::string_view name, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+}
+
+void Sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char number[64];
+  std::snprintf(number, sizeof(number), "%.9g", value);
+  out += name;
+  out += labels;
+  out += ' ';
+  out += number;
+  out += '\n';
+}
+
+std::string PeerLabel(NodeId peer) { return "{peer=\"" + std::to_string(peer.value()) + "\"}"; }
+
+void RenderClockMetrics(std::string& out, const NodeAdminView& view) {
+  const clocksync::ClockOffsetReport& clock = view.clock;
+  LabeledGaugeHeader(out, "murphy_clock_offset_seconds",
+                     "Estimated wall-clock offset of each peer (peer minus this node).");
+  for (const PeerOffset& estimate : clock.estimates) {
+    Sample(out, "murphy_clock_offset_seconds", PeerLabel(estimate.peer), ToSecondsDouble(estimate.offset));
+  }
+  LabeledGaugeHeader(out, "murphy_clock_offset_uncertainty_seconds",
+                     "Half the round trip of the sample behind each peer's estimate.");
+  for (const PeerOffset& estimate : clock.estimates) {
+    Sample(out, "murphy_clock_offset_uncertainty_seconds", PeerLabel(estimate.peer),
+           ToSecondsDouble(estimate.uncertainty));
+  }
+  // Without estimates these stay without samples: an absent value, not a false zero.
+  LabeledGaugeHeader(out, "murphy_clock_offset_max_seconds", "Largest absolute offset to any peer.");
+  if (!clock.estimates.empty()) {
+    Sample(out, "murphy_clock_offset_max_seconds", "", ToSecondsDouble(clock.max_abs_offset));
+  }
+  LabeledGaugeHeader(out, "murphy_clock_offset_from_cluster_seconds",
+                     "This node's clock minus the median clock of the cluster.");
+  if (clock.offset_from_cluster.has_value()) {
+    Sample(out, "murphy_clock_offset_from_cluster_seconds", "", ToSecondsDouble(*clock.offset_from_cluster));
+  }
+  Metric(out, "murphy_clock_offset_bound_seconds", "gauge",
+         "Readiness bound on the offset to a majority (--max-clock-offset-ms).",
+         ToSecondsDouble(clock.bound));
+  Metric(out, "murphy_clock_offset_far_peers", "gauge", "Peers provably beyond the bound.",
+         clock.verdict.far_peers);
+  Metric(out, "murphy_clock_offset_inconclusive_peers", "gauge",
+         "Peers whose round trip is too slow to judge the offset.", clock.verdict.inconclusive_peers);
+  Metric(out, "murphy_clock_offset_exceeded", "gauge",
+         "1 if this node's clock is beyond the bound from a majority (not ready).",
+         clock.verdict.must_fence ? 1 : 0);
+  const clocksync::ClockProberMetrics& probes = view.clock_probes;
+  Metric(out, "murphy_clock_pings_sent_total", "counter", "Clock pings sent.",
+         static_cast<double>(probes.pings_sent));
+  Metric(out, "murphy_clock_pongs_sent_total", "counter", "Clock pings answered.",
+         static_cast<double>(probes.pongs_sent));
+  Metric(out, "murphy_clock_samples_total", "counter", "Round trips recorded.",
+         static_cast<double>(probes.samples_recorded));
+  Metric(out, "murphy_clock_samples_rejected_total", "counter", "Round trips refused (a clock stepped).",
+         static_cast<double>(probes.samples_rejected));
+  Metric(out, "murphy_clock_pings_lost_total", "counter", "Pings unanswered by the next round.",
+         static_cast<double>(probes.pings_lost));
+  Metric(out, "murphy_clock_pongs_unmatched_total", "counter", "Late, duplicated or unexpected pongs.",
+         static_cast<double>(probes.pongs_unmatched));
+  Metric(out, "murphy_clock_bad_frames_total", "counter", "Clock frames that failed to decode.",
+         static_cast<double>(probes.bad_messages));
+}
+
 }  // namespace
 
 NodeAdminView ViewNode(const node::NodeShell& node, int election_ticks) {
@@ -64,6 +137,11 @@ Readiness CheckReadiness(const NodeAdminView& view) {
   if (view.applied_index < view.commit_index) {
     return {false, "applied index " + std::to_string(view.applied_index) + " behind commit index " +
                        std::to_string(view.commit_index)};
+  }
+  if (view.clock.verdict.must_fence) {
+    return {false, "clock offset " + std::to_string(ToMilliseconds(view.clock.offset_to_majority)) +
+                       " ms to a majority exceeds " + std::to_string(ToMilliseconds(view.clock.bound)) +
+                       " ms"};
   }
   return {true, ""};
 }
@@ -209,6 +287,7 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(view.active_locks));
   Metric(out, "murphy_store_resources", "gauge", "Resources in the fenced store.",
          static_cast<double>(view.resources));
+  RenderClockMetrics(out, view);
   return out;
 }
 
@@ -226,7 +305,16 @@ std::string RenderStatusJson(const NodeAdminView& view) {
       {"reason", readiness.reason},
       {"leader_changes", view.leader_changes},
       {"clock_offset_ms", nullptr},
+      {"clock_offsets", nlohmann::json::array()},
   };
+  if (view.clock.offset_from_cluster.has_value()) {
+    status["clock_offset_ms"] = ToMillisecondsDouble(*view.clock.offset_from_cluster);
+  }
+  for (const PeerOffset& estimate : view.clock.estimates) {
+    status["clock_offsets"].push_back({{"peer", estimate.peer.value()},
+                                       {"offset_ms", ToMillisecondsDouble(estimate.offset)},
+                                       {"uncertainty_ms", ToMillisecondsDouble(estimate.uncertainty)}});
+  }
   return status.dump() + "\n";
 }
 
