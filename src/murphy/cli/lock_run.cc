@@ -350,7 +350,7 @@ void AddLockRunCommand(CLI::App& lock, int* exit_code) {
   CLI::App* run = lock.add_subcommand(
       "run", "Run CMD while holding lock NAME; kill CMD if the lock is lost (murphy lock run NAME -- CMD ARGS...)");
   run->add_option("NAME", flags->name, "Lock name")->required();
-  run->add_option("CMD", flags->command, "The command and its arguments, after --")->required();
+  run->add_option("CMD", flags->command, "The command and its arguments, after --");
   CheckDuration(run->add_option("--ttl", flags->ttl, "Lease ttl (kept alive every ttl/3)")->capture_default_str());
   CheckDuration(
       run->add_option("--grace", flags->grace, "After SIGTERM, SIGKILL the command this much later")
