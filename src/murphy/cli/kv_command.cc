@@ -18,7 +18,8 @@ struct KvFlags {
   std::string value;
   std::string lock;
   uint64_t token = 0;
-  std::optional<uint64_t> expected_version;
+  uint64_t expected_version = 0;
+  CLI::Option* expected_version_option = nullptr;  // given iff count() > 0
 };
 
 int RunPut(const KvFlags& flags) {
@@ -32,7 +33,7 @@ int RunPut(const KvFlags& flags) {
   request.lock = flags.lock;
   request.token = FencingToken(flags.token);
   request.value = flags.value;
-  request.expected_version = flags.expected_version;
+  if (flags.expected_version_option->count() > 0) request.expected_version = flags.expected_version;
   const client::CallResult result = remote->Call(request, command.timeout());
   nlohmann::json json = {{"resource", flags.resource}, {"lock", flags.lock}, {"token", flags.token}};
   const protocol::WriteBody* body =
@@ -95,8 +96,9 @@ void AddKvCommand(CLI::App& app, int* exit_code) {
   put->add_option("VALUE", flags->value, "Value")->required();
   put->add_option("--lock", flags->lock, "The lock whose token fences the resource")->required();
   put->add_option("--token", flags->token, "The fencing token (murphy lock acquire printed it)")->required();
-  put->add_option("--expected-version", flags->expected_version,
-                  "Compare-and-set: write only if the resource is at this version");
+  flags->expected_version_option =
+      put->add_option("--expected-version", flags->expected_version,
+                      "Compare-and-set: write only if the resource is at this version");
   AddClientFlags(put, &flags->client);
   put->footer(std::string("A stale token prints \"rejected: token T < max_token M\" and exits 4. ") + kExitCodeHelp);
   put->callback([flags, exit_code] { *exit_code = RunPut(*flags); });
