@@ -83,7 +83,7 @@ std::set<int> OpenDescriptors() {
 
 class LockRun {
  public:
-  LockRun(const LockRunFlags& flags) : flags_(flags), command_("lock run", flags.client) {}
+  explicit LockRun(const LockRunFlags& flags) : flags_(flags), command_("lock run", flags.client) {}
 
   int Run() {
     inherited_descriptors_ = OpenDescriptors();
