@@ -26,8 +26,8 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLetter(char c) { return c >= 'a' && c <= 'z'; }
 
 Status BadDuration(std::string_view text, std::string_view why) {
-  return InvalidArgumentError("bad duration \"" + std::string(text.substr(0, kMaxDurationText)) + "\": " +
-                              std::string(why) + " (use e.g. 10s, 500ms, 1m30s)");
+  return InvalidArgumentError("bad duration \"" + std::string(text.substr(0, kMaxDurationText)) +
+                              "\": " + std::string(why) + " (use e.g. 10s, 500ms, 1m30s)");
 }
 
 }  // namespace
@@ -63,7 +63,8 @@ Result<Duration> ParseDuration(std::string_view text) {
       if (fraction_digits == 0) return BadDuration(text, "a '.' needs digits after it");
     }
     if (whole_digits == 0 && fraction_digits == 0) {
-      return BadDuration(text, position < text.size() && text[position] == '-' ? "negative" : "expected a number");
+      return BadDuration(text,
+                         position < text.size() && text[position] == '-' ? "negative" : "expected a number");
     }
     const size_t unit_start = position;
     while (position < text.size() && IsLetter(text[position])) ++position;
@@ -113,8 +114,9 @@ Result<remote::ClusterEndpoints> ResolveCluster(const ClientFlags& flags) {
   Result<remote::ClusterEndpoints> cluster = remote::ReadClusterDirectory(flags.dir);
   if (!cluster.ok()) {
     if (cluster.status().code() == StatusCode::kNotFound) {
-      return InvalidArgumentError("no cluster in " + flags.dir + " (start one with `murphy cluster up --dir " +
-                                  flags.dir + "`, or give --dir DIR or --endpoints)");
+      return InvalidArgumentError("no cluster in " + flags.dir +
+                                  " (start one with `murphy cluster up --dir " + flags.dir +
+                                  "`, or give --dir DIR or --endpoints)");
     }
     return InvalidArgumentError(flags.dir + ": " + std::string(cluster.status().message()));
   }
@@ -145,7 +147,8 @@ std::unique_ptr<remote::RemoteClient> ClientCommand::Connect(int* exit_code) {
 std::unique_ptr<remote::RemoteClient> ClientCommand::ConnectWith(const remote::ClusterEndpoints& cluster,
                                                                  remote::RemoteClientOptions options,
                                                                  int* exit_code) {
-  Result<std::unique_ptr<remote::RemoteClient>> client = remote::RemoteClient::Connect(cluster, std::move(options));
+  Result<std::unique_ptr<remote::RemoteClient>> client =
+      remote::RemoteClient::Connect(cluster, std::move(options));
   if (!client.ok()) {
     *exit_code = Fail(kExitFailed, client.status());
     return nullptr;
@@ -165,9 +168,10 @@ std::unique_ptr<remote::RemoteClient> ClientCommand::ConnectAsLeaseOwner(LeaseId
     if (reader == nullptr) return nullptr;
     const client::CallResult result = reader->Call(protocol::GetLeaseRequest{lease}, timeout());
     if (!result.status.ok()) {
-      const Status status = result.status.code() == StatusCode::kNotFound
-                                ? NotFoundError("lease " + ToString(lease) + " not found (expired or revoked?)")
-                                : result.status;
+      const Status status =
+          result.status.code() == StatusCode::kNotFound
+              ? NotFoundError("lease " + ToString(lease) + " not found (expired or revoked?)")
+              : result.status;
       *exit_code = Fail(status, {{"lease", lease.value()}});
       return nullptr;
     }

@@ -24,10 +24,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "murphy/core/ids.h"
 #include "murphy/core/status.h"

@@ -34,8 +34,8 @@ TEST(ParseDurationTest, AcceptsFractionsAndGroups) {
 }
 
 TEST(ParseDurationTest, RejectsGarbageWithAMessageThatNamesIt) {
-  for (const std::string text :
-       {"", "10", "s", "10x", "10 s", " 10s", "-3s", "+3s", "1.s", "10sec", "1e3s", "10S", "5s!", "abc", "1..5s"}) {
+  for (const std::string text : {"", "10", "s", "10x", "10 s", " 10s", "-3s", "+3s", "1.s", "10sec", "1e3s",
+                                 "10S", "5s!", "abc", "1..5s"}) {
     const Result<Duration> result = ParseDuration(text);
     ASSERT_FALSE(result.ok()) << "accepted \"" << text << "\"";
     EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);

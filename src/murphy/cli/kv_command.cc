@@ -100,7 +100,8 @@ void AddKvCommand(CLI::App& app, int* exit_code) {
       put->add_option("--expected-version", flags->expected_version,
                       "Compare-and-set: write only if the resource is at this version");
   AddClientFlags(put, &flags->client);
-  put->footer(std::string("A stale token prints \"rejected: token T < max_token M\" and exits 4. ") + kExitCodeHelp);
+  put->footer(std::string("A stale token prints \"rejected: token T < max_token M\" and exits 4. ") +
+              kExitCodeHelp);
   put->callback([flags, exit_code] { *exit_code = RunPut(*flags); });
 
   CLI::App* get = kv->add_subcommand("get", "Read a resource: value, lock, max_token, version");

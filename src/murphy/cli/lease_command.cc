@@ -32,8 +32,8 @@ int RunGrant(const LeaseFlags& flags) {
   const client::CallResult result = remote->Call(protocol::GrantLeaseRequest{ttl}, command.timeout());
   if (!result.status.ok()) return command.Fail(result.status);
   const auto& body = std::get<protocol::LeaseBody>(result.response->body);
-  return command.Succeed(LeaseJson(body), "lease " + ToString(body.lease) + " granted with ttl " +
-                                              FormatDuration(body.ttl));
+  return command.Succeed(LeaseJson(body),
+                         "lease " + ToString(body.lease) + " granted with ttl " + FormatDuration(body.ttl));
 }
 
 int RunKeepAlive(const LeaseFlags& flags) {
@@ -70,20 +70,24 @@ int RunShow(const LeaseFlags& flags) {
   const client::CallResult result = remote->Call(protocol::GetLeaseRequest{lease}, command.timeout());
   if (!result.status.ok()) {
     if (result.status.code() == StatusCode::kNotFound) {
-      return command.Fail(NotFoundError("lease " + ToString(lease) + " not found (expired, revoked or never granted)"),
-                          {{"lease", flags.lease}});
+      return command.Fail(
+          NotFoundError("lease " + ToString(lease) + " not found (expired, revoked or never granted)"),
+          {{"lease", flags.lease}});
     }
     return command.Fail(result.status, {{"lease", flags.lease}});
   }
   const auto& body = std::get<protocol::LeaseInfoBody>(result.response->body);
-  const nlohmann::json json = {{"lease", body.lease.value()},  {"client", body.client.value()},
-                               {"ttl_ms", ToMilliseconds(body.ttl)}, {"remaining_ms", ToMilliseconds(body.remaining)},
-                               {"renewals", body.renewals},     {"held", body.held},
+  const nlohmann::json json = {{"lease", body.lease.value()},
+                               {"client", body.client.value()},
+                               {"ttl_ms", ToMilliseconds(body.ttl)},
+                               {"remaining_ms", ToMilliseconds(body.remaining)},
+                               {"renewals", body.renewals},
+                               {"held", body.held},
                                {"waiting", body.waiting}};
-  std::string human = "lease:     " + ToString(body.lease) + "\nclient:    " + ToString(body.client) +
-                      "\nttl:       " + FormatDuration(body.ttl) + "\nremaining: " +
-                      FormatDuration(body.remaining) + " (as of the last checkpoint or renewal)\nrenewals:  " +
-                      std::to_string(body.renewals) + "\nholds:    ";
+  std::string human =
+      "lease:     " + ToString(body.lease) + "\nclient:    " + ToString(body.client) +
+      "\nttl:       " + FormatDuration(body.ttl) + "\nremaining: " + FormatDuration(body.remaining) +
+      " (as of the last checkpoint or renewal)\nrenewals:  " + std::to_string(body.renewals) + "\nholds:    ";
   for (const std::string& lock : body.held) human += " " + lock;
   if (body.held.empty()) human += " -";
   human += "\nwaits for:";
@@ -118,7 +122,8 @@ void AddLeaseCommand(CLI::App& app, int* exit_code) {
   revoke->footer(kExitCodeHelp);
   revoke->callback([flags, exit_code] { *exit_code = RunRevoke(*flags); });
 
-  CLI::App* show = lease->add_subcommand("show", "Show a lease: owner, ttl, remaining, locks held and awaited");
+  CLI::App* show =
+      lease->add_subcommand("show", "Show a lease: owner, ttl, remaining, locks held and awaited");
   show->add_option("ID", flags->lease, "Lease id")->required();
   AddClientFlags(show, &flags->client);
   show->footer(kExitCodeHelp);

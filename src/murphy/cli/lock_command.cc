@@ -36,8 +36,9 @@ Standing StandingOf(const protocol::LockInfoBody& info, LeaseId lease) {
 int RunAcquire(const LockFlags& flags) {
   ClientCommand command("lock acquire", flags.client);
   if ((flags.lease != 0) == !flags.ttl.empty()) {
-    return command.Fail(kExitUsage, InvalidArgumentError("give --lease ID (a lease you manage) or --ttl D (grant "
-                                                         "a new lease), one of them"));
+    return command.Fail(kExitUsage,
+                        InvalidArgumentError("give --lease ID (a lease you manage) or --ttl D (grant "
+                                             "a new lease), one of them"));
   }
   protocol::AcquireRequest request;
   request.lock = flags.name;
@@ -74,7 +75,8 @@ int RunAcquire(const LockFlags& flags) {
   // A lease granted here that ends up holding nothing is revoked, best effort, so it
   // does not linger for its ttl.
   const auto fail = [&](int code, const Status& status) {
-    if (!granted_here.empty()) (void)remote->Call(protocol::RevokeLeaseRequest{request.lease}, command.timeout());
+    if (!granted_here.empty())
+      (void)remote->Call(protocol::RevokeLeaseRequest{request.lease}, command.timeout());
     return command.Fail(code, status, json);
   };
 
@@ -94,16 +96,17 @@ int RunAcquire(const LockFlags& flags) {
       if (!poll.status.ok() && poll.status.code() != StatusCode::kNotFound) {
         return fail(ExitCodeFor(poll.status), poll.status);
       }
-      const Standing standing = poll.status.ok()
-                                    ? StandingOf(std::get<protocol::LockInfoBody>(poll.response->body), request.lease)
-                                    : Standing::kNeither;
+      const Standing standing =
+          poll.status.ok() ? StandingOf(std::get<protocol::LockInfoBody>(poll.response->body), request.lease)
+                           : Standing::kNeither;
       if (standing == Standing::kHolder) {
         token = std::get<protocol::LockInfoBody>(poll.response->body).token;
         break;
       }
       if (standing == Standing::kNeither) {
-        return fail(kExitFailed, FailedPreconditionError("the wait for " + flags.name +
-                                                         " ended without a grant (wait timeout, or the lease ended)"));
+        return fail(kExitFailed,
+                    FailedPreconditionError("the wait for " + flags.name +
+                                            " ended without a grant (wait timeout, or the lease ended)"));
       }
       remote->RunFor(kWaitPollInterval);
     }
@@ -150,16 +153,18 @@ int RunShow(const LockFlags& flags) {
     waiters.push_back(entry);
     waiter_text += " " + ToString(waiter.lease);
   }
-  const nlohmann::json json = {{"lock", info.lock},
-                               {"holder", info.holder.has_value() ? nlohmann::json(info.holder->value()) : nullptr},
-                               {"token", info.token.value()},
-                               {"waiter_count", info.waiter_count},
-                               {"waiters", waiters}};
+  const nlohmann::json json = {
+      {"lock", info.lock},
+      {"holder", info.holder.has_value() ? nlohmann::json(info.holder->value()) : nullptr},
+      {"token", info.token.value()},
+      {"waiter_count", info.waiter_count},
+      {"waiters", waiters}};
   const std::string human =
       "lock:    " + info.lock + "\nholder:  " +
       (info.holder.has_value() ? "lease " + ToString(*info.holder) : std::string("- (free)")) +
       "\ntoken:   " + ToString(info.token) + (info.holder.has_value() ? "" : " (the last one granted)") +
-      "\nwaiters: " + std::to_string(info.waiter_count) + (waiter_text.empty() ? "" : " (leases" + waiter_text + ")");
+      "\nwaiters: " + std::to_string(info.waiter_count) +
+      (waiter_text.empty() ? "" : " (leases" + waiter_text + ")");
   return command.Succeed(json, human);
 }
 
@@ -167,25 +172,30 @@ int RunShow(const LockFlags& flags) {
 
 void AddLockCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<LockFlags>();
-  CLI::App* lock = app.add_subcommand("lock", "Acquire, release and inspect locks; run a command under a lock");
+  CLI::App* lock =
+      app.add_subcommand("lock", "Acquire, release and inspect locks; run a command under a lock");
   lock->require_subcommand(1);
   lock->footer(kExitCodeHelp);
 
   CLI::App* acquire = lock->add_subcommand(
       "acquire", "Acquire a lock under a lease; prints the fencing token. Waits unless --try.");
   acquire->add_option("NAME", flags->name, "Lock name")->required();
-  CLI::Option* lease = acquire->add_option("--lease", flags->lease, "A lease you manage (murphy lease grant)");
-  CLI::Option* ttl = acquire->add_option("--ttl", flags->ttl, "Grant a new lease of this ttl and print it too");
+  CLI::Option* lease =
+      acquire->add_option("--lease", flags->lease, "A lease you manage (murphy lease grant)");
+  CLI::Option* ttl =
+      acquire->add_option("--ttl", flags->ttl, "Grant a new lease of this ttl and print it too");
   CheckDuration(ttl);
   lease->excludes(ttl);
-  CLI::Option* try_once = acquire->add_flag("--try", flags->try_once, "Fail at once (exit 1) if the lock is held");
+  CLI::Option* try_once =
+      acquire->add_flag("--try", flags->try_once, "Fail at once (exit 1) if the lock is held");
   CLI::Option* wait_timeout =
       acquire->add_option("--wait-timeout", flags->wait_timeout, "Wait at most this long in the queue");
   CheckDuration(wait_timeout);
   try_once->excludes(wait_timeout);
   AddClientFlags(acquire, &flags->client);
-  acquire->footer(std::string("The lease must outlive a wait: the lock machine drops the waiters of an ended lease. ") +
-                  kExitCodeHelp);
+  acquire->footer(
+      std::string("The lease must outlive a wait: the lock machine drops the waiters of an ended lease. ") +
+      kExitCodeHelp);
   acquire->callback([flags, exit_code] { *exit_code = RunAcquire(*flags); });
 
   CLI::App* release = lock->add_subcommand("release", "Release a lock held (or awaited) under a lease");

@@ -102,7 +102,8 @@ class LockRun {
       }
     }
     if (flags_.command.empty()) {
-      return command_.Fail(kExitUsage, InvalidArgumentError("no command: murphy lock run NAME -- CMD ARGS..."));
+      return command_.Fail(kExitUsage,
+                           InvalidArgumentError("no command: murphy lock run NAME -- CMD ARGS..."));
     }
     int exit_code = kExitOk;
     remote_ = command_.Connect(&exit_code);
@@ -169,7 +170,8 @@ class LockRun {
       if (error) return;  // cancelled
       received_signal_ = signal_number;
       if (child_ > 0 && !child_status_.has_value()) {
-        std::fprintf(stderr, "murphy lock run: forwarding %s to the command\n", SignalName(signal_number).c_str());
+        std::fprintf(stderr, "murphy lock run: forwarding %s to the command\n",
+                     SignalName(signal_number).c_str());
         ::kill(-child_, signal_number);
         ArmKill();
       }
@@ -202,11 +204,13 @@ class LockRun {
     // The sockets and descriptors `lock run` opened stay out of the child.
     std::vector<int> to_close;
     for (const int descriptor : OpenDescriptors()) {
-      if (descriptor > STDERR_FILENO && inherited_descriptors_.count(descriptor) == 0) to_close.push_back(descriptor);
+      if (descriptor > STDERR_FILENO && inherited_descriptors_.count(descriptor) == 0)
+        to_close.push_back(descriptor);
     }
     // A close-on-exec pipe reports a failed exec (the child writes errno).
     int exec_pipe[2];
-    if (::pipe2(exec_pipe, O_CLOEXEC) != 0) return UnavailableError("pipe: " + std::string(std::strerror(errno)));
+    if (::pipe2(exec_pipe, O_CLOEXEC) != 0)
+      return UnavailableError("pipe: " + std::string(std::strerror(errno)));
     const pid_t pid = ::fork();
     if (pid < 0) {
       const int error = errno;
@@ -260,10 +264,11 @@ class LockRun {
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child_, 0));
     if (pidfd >= 0) {
       child_descriptor_ = std::make_unique<asio::posix::stream_descriptor>(remote_->env().loop(), pidfd);
-      child_descriptor_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& error) {
-        if (error) return;
-        Reap();
-      });
+      child_descriptor_->async_wait(asio::posix::stream_descriptor::wait_read,
+                                    [this](const asio::error_code& error) {
+                                      if (error) return;
+                                      Reap();
+                                    });
       return;
     }
     PollChild();  // no pidfd: poll
@@ -348,24 +353,28 @@ class LockRun {
 void AddLockRunCommand(CLI::App& lock, int* exit_code) {
   auto flags = std::make_shared<LockRunFlags>();
   CLI::App* run = lock.add_subcommand(
-      "run", "Run CMD while holding lock NAME; kill CMD if the lock is lost (murphy lock run NAME -- CMD ARGS...)");
+      "run",
+      "Run CMD while holding lock NAME; kill CMD if the lock is lost (murphy lock run NAME -- CMD ARGS...)");
   run->add_option("NAME", flags->name, "Lock name")->required();
   run->add_option("CMD", flags->command, "The command and its arguments, after --");
-  CheckDuration(run->add_option("--ttl", flags->ttl, "Lease ttl (kept alive every ttl/3)")->capture_default_str());
   CheckDuration(
-      run->add_option("--grace", flags->grace, "After SIGTERM, SIGKILL the command this much later")
-          ->capture_default_str());
-  CLI::Option* try_once = run->add_flag("--try", flags->try_once, "Fail at once (exit 1) if the lock is held");
-  CLI::Option* wait_timeout =
-      run->add_option("--wait-timeout", flags->wait_timeout, "Wait at most this long for the lock (exit 1 after)");
+      run->add_option("--ttl", flags->ttl, "Lease ttl (kept alive every ttl/3)")->capture_default_str());
+  CheckDuration(run->add_option("--grace", flags->grace, "After SIGTERM, SIGKILL the command this much later")
+                    ->capture_default_str());
+  CLI::Option* try_once =
+      run->add_flag("--try", flags->try_once, "Fail at once (exit 1) if the lock is held");
+  CLI::Option* wait_timeout = run->add_option("--wait-timeout", flags->wait_timeout,
+                                              "Wait at most this long for the lock (exit 1 after)");
   CheckDuration(wait_timeout);
   try_once->excludes(wait_timeout);
   AddClientFlags(run, &flags->client, /*with_json=*/false);
   run->footer(
-      "CMD runs in its own process group with MURPHY_FENCING_TOKEN, MURPHY_LOCK_NAME and MURPHY_LEASE_ID set. "
+      "CMD runs in its own process group with MURPHY_FENCING_TOKEN, MURPHY_LOCK_NAME and MURPHY_LEASE_ID "
+      "set. "
       "When the lock is lost (lease expired or no longer safe), CMD's group gets SIGTERM, then SIGKILL after "
       "--grace, and lock run exits 5. When CMD exits, the lock is released and lock run exits with CMD's "
-      "status (128+N if signal N ended it; 127/126 if CMD cannot be run). SIGINT/SIGTERM/SIGHUP are forwarded "
+      "status (128+N if signal N ended it; 127/126 if CMD cannot be run). SIGINT/SIGTERM/SIGHUP are "
+      "forwarded "
       "to CMD. Other exit codes: 1 lock not acquired (--try, --wait-timeout); 2 usage error; 3 outcome "
       "unknown (timeout).");
   run->callback([flags, exit_code] {
