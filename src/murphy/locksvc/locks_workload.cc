@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -378,6 +379,41 @@ class LocksWorkload : public sim::Workload {
     return std::find(std::begin(kLocks), std::end(kLocks), lock) != std::end(kLocks);
   }
 
+  // An acquire the worker could not see the end of (it timed out, was cancelled,
+  // its lease ended, the worker crashed) may or may not have taken effect, and each
+  // such "info" acquire multiplies the orders the checker must try. The log settles
+  // most of them: an acquire that took effect was granted, by an applied entry after
+  // its invocation, to its worker, on its lock — a grant that no acquire the worker
+  // saw succeed claims (a token is granted once, to one lease, and a lease serves
+  // one acquisition). An unknown acquire with no such unclaimed grant to explain it
+  // did not take effect: it is recorded as failed. The others stay unknown.
+  void ResolveUngrantedAcquires(History* history) const {
+    std::set<std::pair<std::string, FencingToken>> claimed;
+    for (const Operation& operation : history->operations()) {
+      if (operation.input.kind == OperationKind::kAcquire && operation.outcome == Outcome::kOk &&
+          operation.output.succeeded && operation.output.value.has_value()) {
+        claimed.emplace(operation.input.key, FencingToken(static_cast<uint64_t>(*operation.output.value)));
+      }
+    }
+    std::map<std::pair<NodeId, std::string>, Instant> last_unclaimed;
+    for (const auto& [lock, grants] : grants_) {
+      for (const Grant& grant : grants) {
+        if (claimed.count({lock, grant.token}) != 0) continue;
+        Instant& last = last_unclaimed[{grant.client, lock}];
+        last = std::max(last, grant.time);
+      }
+    }
+    for (const Operation& operation : history->operations()) {
+      const bool unknown = operation.outcome == Outcome::kInfo || operation.outcome == Outcome::kPending;
+      if (operation.input.kind != OperationKind::kAcquire || !unknown) continue;
+      const auto last = last_unclaimed.find({operation.process, operation.input.key});
+      if (last != last_unclaimed.end() && last->second >= operation.invoke_time) continue;
+      Operation& resolved = history->mutable_operation(operation.id);
+      resolved.outcome = Outcome::kFail;
+      if (resolved.complete_time == Instant::Max()) resolved.complete_time = resolved.invoke_time;
+    }
+  }
+
   // Checker 3: the workers' history against the lock service model (check/model.h:
   // acquire, refused try, reads of holder and token, fenced writes and reads, with the
   // ends of holdings recorded from applied entries).
@@ -392,6 +428,7 @@ class LocksWorkload : public sim::Workload {
       const auto owner = lease_clients_.find(LeaseId(static_cast<uint64_t>(*holder)));
       holder = owner != lease_clients_.end() ? static_cast<int64_t>(owner->second.value()) : -*holder;
     }
+    ResolveUngrantedAcquires(&history);
     LinearizabilityOptions options;
     options.max_steps = 20'000'000;
     Result<LinearizabilityResult> result = CheckLinearizability(history, *MakeLockServiceModel(), options);

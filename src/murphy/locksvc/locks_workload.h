@@ -33,8 +33,9 @@
 //      checked against check/'s lock service model (model.h) — acquires (a granted
 //      one with its token, whatever the mode: a granted wait is an acquire whose
 //      interval covers the grant; a kTry refused because the lock was held; every
-//      other failure as "unknown": it may have been granted), reads of holder and
-//      token (GetLock), fenced writes (accepted with max token and version, rejected
+//      other failure as "unknown": it may have been granted — unless no grant of the
+//      log that no successful acquire claims can explain it, then it failed), reads
+//      of holder and token (GetLock), fenced writes (accepted with max token and version, rejected
 //      as stale with the store's max token and version, or unknown) and fenced reads.
 //      Leases end by the leader's timers or by a revoke, not by a client operation
 //      with an answer: each end of a holding (a `lost` event of an applied entry: the
@@ -42,8 +43,9 @@
 //      holder's behalf at the true time its entry was first applied — after the
 //      entry's commit and before any client could hear of it, so within the interval
 //      of every operation that observed it. Not covered: the drill's lock (its
-//      clients are steered directly), the wait queue's order and waits that ended
-//      without a grant (unknown acquires), keepalives;
+//      clients are steered directly), the wait queue's order (FIFO), waits that ended
+//      without a grant, keepalives, and whether a worker acts only while safe (that
+//      is the holder oracle of 2); a failing run reports every checker that failed;
 //   4. the lease bound after leader changes (a drill after the quiet period): a holder
 //      is crashed at t_c, then the leader is crashed three times; its lease must end
 //      (applied) by t_c + TTL + checkpoint interval + Σ_k (election time_k + checkpoint
