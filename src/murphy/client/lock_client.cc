@@ -131,7 +131,7 @@ size_t LockClient::CancelAcquire(const std::string& name) {
       const LeaseId lease = session.lease;
       const Deadline deadline = Deadline::After(env_.MonotonicNow(), options_.release_timeout);
       channel_.Call(protocol::CancelAcquireRequest{name, lease}, deadline,
-                    [this, name, lease, deadline](CallResult result) {
+                    [this, name, lease](CallResult result) {
                       if (result.response.has_value()) {
                         if (const auto* body = std::get_if<protocol::AcquireBody>(&result.response->body)) {
                           env_.Trace("client_acquire_cancelled",
@@ -140,9 +140,11 @@ size_t LockClient::CancelAcquire(const std::string& name) {
                                       {"raced_grant", body->state == protocol::AcquireState::kGranted}});
                         }
                       }
-                      channel_.Call(protocol::RevokeLeaseRequest{lease}, deadline, [](CallResult) {});
+                      // A deadline of its own: the cancel may have used all of its.
+                      channel_.Call(protocol::RevokeLeaseRequest{lease},
+                                    Deadline::After(env_.MonotonicNow(), options_.release_timeout),
+                                    [](CallResult) {});
                     });
-      session.revoke_sent = true;
     }
     if (session.lease_granted) by_lease_.erase(session.lease);
     sessions_.erase(id);
