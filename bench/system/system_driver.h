@@ -22,7 +22,11 @@
 // Where clients connect: murphy clients find the leader themselves (the channel
 // follows `not leader` hints); etcd clients start at `preferred_member` (the
 // benchmark passes the leader, etcd's best case: no forwarding hop) and move to the
-// next member after a connection error or timeout.
+// next member after a connection error or a timeout. A request times out after
+// murphy's per-attempt timeout (client::ChannelOptions::attempt_timeout, 500 ms) on
+// both systems; murphy's channel then retries the same request (exactly once, by
+// (client, sequence)), and the benchmark's etcd client sends a new request (a put of
+// the same value, harmless to repeat here).
 // Ownership: borrows the loop and the cluster (both must outlive the driver).
 // Thread safety: the loop's thread only.
 #pragma once
