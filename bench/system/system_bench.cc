@@ -362,6 +362,14 @@ std::string Command(const std::string& command) {
   return out;
 }
 
+// /proc/loadavg's first three fields: other work on the machine skews every figure.
+std::string LoadAverage() {
+  std::ifstream file("/proc/loadavg");
+  std::string one, five, fifteen;
+  file >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
 json MachineInfo(const BenchOptions& options) {
   utsname names{};
   ::uname(&names);
@@ -380,7 +388,8 @@ json MachineInfo(const BenchOptions& options) {
           {"cpu_model", cpu_model},
           {"compiler", __VERSION__},
           {"etcd_version", etcd_version},
-          {"murphy_commit", Command("git rev-parse --short HEAD 2>/dev/null")}};
+          {"murphy_commit", Command("git rev-parse --short HEAD 2>/dev/null")},
+          {"loadavg_at_start", LoadAverage()}};
 }
 
 std::optional<double> Lookup(const json& root, const std::vector<std::string>& path) {
@@ -605,7 +614,8 @@ int Run(BenchOptions options) {
       "through its own binary client library (what murphy ships).",
       "All three members of each cluster, and the benchmark's clients, share the machine's cores; one cluster "
       "runs at a time.",
-      "Figures come from one run on one machine; compare them only within this file."};
+      "Figures come from one run on one machine; compare them only within this file. Other processes on the "
+      "machine (see machine.loadavg_*) compete for the same cores and skew tail latencies."};
   report["settings"] = {
       {"measure_seconds", options.measure_seconds},
       {"warmup_seconds", options.warmup_seconds},
@@ -687,6 +697,7 @@ int Run(BenchOptions options) {
   ratios["false_elections"] = false_elections;
   report["ratios"] = ratios;
   report["targets"] = Targets(ratios, report["systems"]);
+  report["machine"]["loadavg_at_end"] = LoadAverage();
   report["elapsed_seconds"] = Round(std::chrono::duration<double>(BenchClock::now() - begun).count(), 1);
 
   std::error_code error;

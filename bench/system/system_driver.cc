@@ -37,6 +37,7 @@ class MurphyDriver final : public SystemDriver {
 
   Status PrepareWriters(int count) override {
     const int existing = static_cast<int>(writers_.size());
+    if (count <= existing) return Status::Ok();
     for (int i = existing; i < count; ++i) {
       Result<std::unique_ptr<remote::RemoteClient>> client = NewClient();
       if (!client.ok()) return client.status();

@@ -101,6 +101,7 @@ uint64_t RunBounded(asio::io_context& loop, int total, int concurrency, Duration
     int finished = 0;
     uint64_t failed = 0;
   };
+  if (total <= 0) return 0;
   auto shared = std::make_shared<Shared>();
   auto start_next = std::make_shared<std::function<void(int)>>();
   *start_next = [shared, total, &operation, weak = std::weak_ptr(start_next)](int slot) {
