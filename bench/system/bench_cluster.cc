@@ -199,6 +199,8 @@ class MurphyCluster final : public ClusterBase {
     state.id = JsonUnsigned(status.value("id", nlohmann::json()));
     state.term = JsonUnsigned(status.value("term", nlohmann::json()));
     state.leader_id = JsonUnsigned(status.value("leader", nlohmann::json()));
+    state.commit_index = JsonUnsigned(status.value("commit", nlohmann::json()));
+    state.applied_index = JsonUnsigned(status.value("applied", nlohmann::json()));
     return state;
   }
 
@@ -306,6 +308,8 @@ class EtcdCluster final : public ClusterBase {
     state.id = JsonUnsigned(status["header"].value("member_id", nlohmann::json()));
     state.term = JsonUnsigned(status.value("raftTerm", status["header"].value("raft_term", nlohmann::json())));
     state.leader_id = JsonUnsigned(status.value("leader", nlohmann::json()));
+    state.commit_index = JsonUnsigned(status.value("raftIndex", nlohmann::json()));
+    state.applied_index = JsonUnsigned(status.value("raftAppliedIndex", nlohmann::json()));
     member_ids_[static_cast<size_t>(index)] = state.id;
     return state;
   }
@@ -372,6 +376,29 @@ Result<uint64_t> BenchCluster::MaxTerm() {
   }
   if (!any) return UnavailableError("no member answered");
   return term;
+}
+
+Result<Duration> BenchCluster::WaitCaughtUp(Duration timeout) {
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = DeadlineAfter(timeout);
+  uint64_t target = 0;
+  for (int i = 0; i < size(); ++i) {
+    if (Member(i) == nullptr || !Member(i)->Running()) continue;
+    Result<MemberState> state = State(i);
+    if (state.ok()) target = std::max(target, state->commit_index);
+  }
+  for (;;) {
+    bool caught_up = true;
+    for (int i = 0; i < size() && caught_up; ++i) {
+      if (Member(i) == nullptr || !Member(i)->Running()) continue;
+      Result<MemberState> state = State(i);
+      caught_up = state.ok() && state->applied_index >= target;
+    }
+    const Clock::time_point now = Clock::now();
+    if (caught_up) return Duration::FromNanoseconds(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
+    if (now >= deadline) return DeadlineExceededError(system() + " members did not catch up to index " + std::to_string(target));
+    std::this_thread::sleep_for(kPoll);
+  }
 }
 
 }  // namespace murphy::bench

@@ -55,6 +55,8 @@ struct MemberState {
   uint64_t id = 0;
   uint64_t term = 0;
   uint64_t leader_id = 0;  // 0: none known
+  uint64_t commit_index = 0;   // murphyd "commit"; etcd "raftIndex"
+  uint64_t applied_index = 0;  // murphyd "applied"; etcd "raftAppliedIndex"
 };
 
 class BenchCluster {
@@ -82,6 +84,10 @@ class BenchCluster {
   Result<int> WaitLeader(Duration timeout);
   // The highest term any live member reports.
   Result<uint64_t> MaxTerm();
+  // Waits until every live member has applied the highest commit index any member
+  // reported when the wait began (a follower that fell behind under load has caught
+  // up); returns how long that took. DEADLINE_EXCEEDED after `timeout`.
+  Result<Duration> WaitCaughtUp(Duration timeout);
 
   // Where clients connect: murphy's cluster id and client addresses; etcd's client
   // ports (host 127.0.0.1).

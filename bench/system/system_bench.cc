@@ -115,6 +115,10 @@ Result<json> RunFailover(asio::io_context& loop, BenchCluster& cluster, SystemDr
   std::vector<double> samples_ms;
   int failed_trials = 0;
   for (int trial = 0; trial < trials; ++trial) {
+    // Start from a steady state: a follower still catching up from earlier load
+    // would have to finish that before the survivors can commit anything.
+    Result<Duration> caught_up = cluster.WaitCaughtUp(Seconds(120));
+    if (!caught_up.ok()) return caught_up.status();
     Result<int> leader = cluster.WaitLeader(Seconds(20));
     if (!leader.ok()) return leader.status();
     driver.SetPreferredMember(*leader);
@@ -162,13 +166,15 @@ Result<json> RunFailover(asio::io_context& loop, BenchCluster& cluster, SystemDr
       ++failed_trials;
     }
     Log(cluster.system() + " failover trial " + std::to_string(trial + 1) + "/" + std::to_string(trials) + ": " +
-        (recovered ? std::to_string(Round(samples_ms.back(), 1)) + " ms" : std::string("no write within 30 s")));
+        (recovered ? std::to_string(Round(samples_ms.back(), 1)) + " ms"
+                   : "no write within 30 s; last error: " + driver.last_error()));
     Status restarted = cluster.Restart(*leader, Seconds(60));
     if (!restarted.ok()) return restarted;
   }
   json result = {{"trials", trials},
                  {"writers", writers},
                  {"failed_trials", failed_trials},
+                 {"last_error", driver.last_error()},
                  {"p50_ms", Round(Percentile(samples_ms, 50), 1)},
                  {"p99_ms", Round(Percentile(samples_ms, 99), 1)},
                  {"max_ms", Round(Percentile(samples_ms, 100), 1)},
@@ -290,9 +296,14 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
       const LoopStats stats = RunClosedLoop(
           loop, loop_options, [&](int writer, DoneCallback done) { driver->Write(writer, std::move(done)); });
       out["writes"][std::to_string(clients)] = LatencySummary(stats);
+      // How far behind the load left the slowest member (see docs/benchmarks.md).
+      Result<Duration> caught_up = cluster->WaitCaughtUp(Seconds(120));
+      out["writes"][std::to_string(clients)]["catch_up_after_s"] =
+          caught_up.ok() ? json(Round(static_cast<double>(caught_up->nanoseconds()) / 1e9, 3)) : json(nullptr);
       Log(system + " writes, " + std::to_string(clients) + " clients: " +
           std::to_string(stats.throughput_per_second()) + "/s, p50 " +
-          std::to_string(Percentile(stats.latency_us, 50)) + " us");
+          std::to_string(Percentile(stats.latency_us, 50)) + " us; all members caught up " +
+          out["writes"][std::to_string(clients)]["catch_up_after_s"].dump() + " s after the load");
     }
   }
   if (Selected(options, "failover")) {
@@ -643,13 +654,15 @@ int Run(BenchOptions options) {
          "/v3/lock/unlock"},
         {"writes",
          "N closed-loop clients, each its own connection and key, 64-byte values. murphy: fenced store write with "
-         "the client's own lock token (LockClient::Write); etcd: /v3/kv/put"},
+         "the client's own lock token (LockClient::Write); etcd: /v3/kv/put. catch_up_after_s: time after the "
+         "load until every member has applied what was committed"},
         {"keepalive",
          "leases granted first (TTL 300 s); K closed-loop clients renew them round robin; leader CPU = "
          "utime+stime delta of the leader process over the window / window length. murphy: KeepAlive on the "
          "owning client (16 leases per client); etcd: /v3/lease/keepalive"},
         {"failover",
-         "W clients write continuously; kill -9 the leader; time from the kill to the first successful write "
+         "before each trial every member has caught up (applied the highest commit index); W clients write "
+         "continuously; kill -9 the leader; time from the kill to the first successful write "
          "started after the kill; the member is restarted and the cluster healthy before the next trial"},
         {"false_elections",
          "no load; SIGSTOP the leader for the pause, SIGCONT, wait max(0.5 s, 2 x election timeout); elections = "
@@ -725,6 +738,8 @@ int main(int argc, char** argv) {
   app.add_option("--only", options.only, "Run only these workloads: lock_cycle writes failover false_elections keepalive")
       ->delimiter(',');
   app.add_option("--systems", options.systems, "murphy,etcd (default both)")->delimiter(',');
+  app.add_option("--write-clients", options.write_clients, "Client counts of the write workload (default 1,16,64)")
+      ->delimiter(',');
   app.add_option("--leases", options.leases, "Live leases in the keepalive workload")->check(CLI::PositiveNumber);
   app.add_option("--keepalive-clients", options.keepalive_clients, "Clients renewing leases")->check(CLI::PositiveNumber);
   app.add_option("--measure-s", options.measure_seconds, "Measurement window of each steady workload")

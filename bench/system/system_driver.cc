@@ -50,7 +50,14 @@ class MurphyDriver final : public SystemDriver {
           writers_[static_cast<size_t>(writer)]->lock_client().Acquire(
               Name("bench-write-", writer), Seconds(30), protocol::AcquireMode::kTry,
               [this, writer, done](Result<std::unique_ptr<client::LockHandle>> handle) {
-                if (handle.ok()) handles_[static_cast<size_t>(writer)] = std::move(*handle);
+                if (handle.ok()) {
+                  (*handle)->OnLoss([this, writer](Status reason) {
+                    const double at = std::chrono::duration<double>(BenchClock::now() - created_).count();
+                    lost_ += "writer " + std::to_string(writer) + " lost its lock " + std::to_string(at) +
+                             " s after the driver started: " + reason.ToString() + "; ";
+                  });
+                  handles_[static_cast<size_t>(writer)] = std::move(*handle);
+                }
                 done(handle.ok());
               });
         });
@@ -64,7 +71,11 @@ class MurphyDriver final : public SystemDriver {
     options.timeout = kRequestTimeout;
     writers_[static_cast<size_t>(writer)]->lock_client().Write(
         handle, Name("bench-resource-", writer), value_,
-        [done = std::move(done)](client::WriteReply reply) { done(reply.status.ok()); }, options);
+        [this, done = std::move(done)](client::WriteReply reply) {
+          if (!reply.status.ok()) last_error_ = "write: " + reply.status.ToString() + " " + lost_.substr(0, 300);
+          done(reply.status.ok());
+        },
+        options);
   }
 
   Status PrepareLockCycle() override {
@@ -137,6 +148,7 @@ class MurphyDriver final : public SystemDriver {
   int connections() const override {
     return static_cast<int>(writers_.size() + owners_.size()) + (cycle_client_ ? 1 : 0);
   }
+  std::string last_error() const override { return last_error_; }
 
  private:
   Result<std::unique_ptr<remote::RemoteClient>> NewClient() {
@@ -154,6 +166,9 @@ class MurphyDriver final : public SystemDriver {
   std::vector<LeaseId> leases_;
   std::vector<int> next_lease_;
   int lease_workers_ = 1;
+  std::string last_error_;
+  std::string lost_;  // why writers lost their locks
+  const BenchClock::time_point created_ = BenchClock::now();
 };
 
 // One etcd client: a keep-alive connection that moves to the next member after a
@@ -166,13 +181,15 @@ class EtcdClient {
 
   // `done(reply)` with the parsed JSON body of a 200 answer, or nullopt on failure.
   void Post(const std::string& path, const std::string& body, std::function<void(std::optional<nlohmann::json>)> done) {
-    connection_->Post(path, body, kEtcdAttemptTimeout, [this, done = std::move(done)](Result<HttpReply> reply) {
+    connection_->Post(path, body, kEtcdAttemptTimeout, [this, path, done = std::move(done)](Result<HttpReply> reply) {
       if (!reply.ok()) {
         if (reply.status().code() != StatusCode::kCancelled) MoveOn();
+        last_error_ = path + ": " + reply.status().ToString();
         done(std::nullopt);
         return;
       }
       if (reply->status != 200) {
+        last_error_ = path + ": HTTP " + std::to_string(reply->status) + " " + reply->body.substr(0, 200);
         done(std::nullopt);
         return;
       }
@@ -184,6 +201,7 @@ class EtcdClient {
       done(std::move(json));
     });
   }
+  const std::string& last_error() const { return last_error_; }
   void SetMember(int member) {
     member_ = member;
     connection_->Close();
@@ -198,6 +216,7 @@ class EtcdClient {
   std::vector<uint16_t> ports_;
   int member_;
   std::shared_ptr<HttpConnection> connection_;
+  std::string last_error_;
 };
 
 uint64_t JsonId(const nlohmann::json& value) {
@@ -300,6 +319,15 @@ class EtcdDriver final : public SystemDriver {
 
   int connections() const override {
     return static_cast<int>(writers_.size() + lease_clients_.size()) + (cycle_client_ ? 1 : 0);
+  }
+  std::string last_error() const override {
+    for (const auto& client : writers_) {
+      if (!client->last_error().empty()) return client->last_error();
+    }
+    for (const auto& client : lease_clients_) {
+      if (!client->last_error().empty()) return client->last_error();
+    }
+    return cycle_client_ ? cycle_client_->last_error() : std::string();
   }
 
  private:

@@ -57,6 +57,8 @@ class SystemDriver {
   virtual void LockCycle(DoneCallback done) = 0;
   virtual Status PrepareLeases(int count, int workers) = 0;
   virtual void KeepAlive(int worker, DoneCallback done) = 0;
+  // The last failure any operation saw ("" if none), for the report.
+  virtual std::string last_error() const = 0;
   // Number of client connections the driver holds now (for the report).
   virtual int connections() const = 0;
 };
