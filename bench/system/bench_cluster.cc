@@ -389,14 +389,20 @@ Result<Duration> BenchCluster::WaitCaughtUp(Duration timeout) {
   }
   for (;;) {
     bool caught_up = true;
-    for (int i = 0; i < size() && caught_up; ++i) {
+    std::string applied;
+    for (int i = 0; i < size(); ++i) {
       if (Member(i) == nullptr || !Member(i)->Running()) continue;
       Result<MemberState> state = State(i);
-      caught_up = state.ok() && state->applied_index >= target;
+      caught_up = caught_up && state.ok() && state->applied_index >= target;
+      applied += " member " + std::to_string(i + 1) + ": " +
+                 (state.ok() ? std::to_string(state->applied_index) : state.status().ToString());
     }
     const Clock::time_point now = Clock::now();
     if (caught_up) return Duration::FromNanoseconds(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
-    if (now >= deadline) return DeadlineExceededError(system() + " members did not catch up to index " + std::to_string(target));
+    if (now >= deadline) {
+      return DeadlineExceededError(system() + " members did not catch up to commit index " + std::to_string(target) +
+                                   " within the timeout; applied:" + applied);
+    }
     std::this_thread::sleep_for(kPoll);
   }
 }

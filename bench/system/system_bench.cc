@@ -252,10 +252,58 @@ std::string JoinCommand(const std::vector<std::string>& argv) {
 
 // Runs the selected workloads of `system` on a fresh cluster with `timing`; fills
 // `out` (the system's section of the report). Errors end the system's run.
+// A failed workload is recorded in out["errors"] and the next one runs.
+void RecordError(json& out, const std::string& what, const Status& status) {
+  Log(what + " failed: " + status.ToString());
+  out["errors"].push_back(what + ": " + status.ToString());
+}
+
+// Grants the leases, then renews them in a closed loop, measuring the leader's CPU
+// over the window.
+Status RunKeepAlive(asio::io_context& loop, const BenchOptions& options, const std::string& system,
+                    BenchCluster& cluster, SystemDriver& driver, ClosedLoopOptions loop_options, json& out) {
+    const BenchClock::time_point grant_start = BenchClock::now();
+    Status prepared = driver.PrepareLeases(options.leases, options.keepalive_clients);
+    if (!prepared.ok()) return prepared;
+    const double grant_seconds = std::chrono::duration<double>(BenchClock::now() - grant_start).count();
+    Result<int> keepalive_leader = cluster.WaitLeader(Seconds(20));
+    if (!keepalive_leader.ok()) return keepalive_leader.status();
+    ChildProcess* leader_process = cluster.Member(*keepalive_leader);
+    double cpu_start = 0;
+    double cpu_end = 0;
+    BenchClock::time_point window_start;
+    BenchClock::time_point window_end;
+    loop_options.clients = options.keepalive_clients;
+    loop_options.on_window_open = [&] {
+      window_start = BenchClock::now();
+      cpu_start = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
+    };
+    loop_options.on_window_close = [&] {
+      window_end = BenchClock::now();
+      cpu_end = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
+    };
+    const LoopStats stats = RunClosedLoop(
+        loop, loop_options, [&](int worker, DoneCallback done) { driver.KeepAlive(worker, std::move(done)); });
+    loop_options.on_window_open = nullptr;
+    loop_options.on_window_close = nullptr;
+    const double window = std::chrono::duration<double>(window_end - window_start).count();
+    json keepalive = LatencySummary(stats);
+    keepalive["leases"] = options.leases;
+    keepalive["clients"] = options.keepalive_clients;
+    keepalive["grant_seconds"] = Round(grant_seconds, 2);
+    keepalive["leader_cpu_percent"] = window > 0 ? Round(100.0 * (cpu_end - cpu_start) / window, 1) : 0.0;
+    keepalive["client_connections"] = driver.connections();
+    out["keepalive"] = keepalive;
+    Log(system + " keepalives: " + std::to_string(stats.throughput_per_second()) + "/s with " +
+        std::to_string(options.leases) + " leases, leader CPU " + keepalive["leader_cpu_percent"].dump() + "%");
+    return Status::Ok();
+}
+
 Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std::string& system,
                  const ClusterTiming& timing, bool steady_workloads, json& out) {
   ClusterSetup setup;
-  setup.work_directory = options.work_directory + "/" + system + "-" + timing.label;
+  setup.work_directory =
+      options.work_directory + "/" + system + "-" + timing.label + (steady_workloads ? "-steady" : "-faults");
   setup.murphyd_path = options.murphyd_path;
   setup.etcd_path = options.etcd_path;
   setup.timing = timing;
@@ -297,61 +345,36 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
           loop, loop_options, [&](int writer, DoneCallback done) { driver->Write(writer, std::move(done)); });
       out["writes"][std::to_string(clients)] = LatencySummary(stats);
       // How far behind the load left the slowest member (see docs/benchmarks.md).
-      Result<Duration> caught_up = cluster->WaitCaughtUp(Seconds(120));
+      Result<Duration> caught_up = cluster->WaitCaughtUp(Seconds(options.quick ? 10 : 30));
       out["writes"][std::to_string(clients)]["catch_up_after_s"] =
           caught_up.ok() ? json(Round(static_cast<double>(caught_up->nanoseconds()) / 1e9, 3)) : json(nullptr);
+      if (!caught_up.ok()) RecordError(out, "writes " + std::to_string(clients) + " catch-up", caught_up.status());
       Log(system + " writes, " + std::to_string(clients) + " clients: " +
           std::to_string(stats.throughput_per_second()) + "/s, p50 " +
           std::to_string(Percentile(stats.latency_us, 50)) + " us; all members caught up " +
           out["writes"][std::to_string(clients)]["catch_up_after_s"].dump() + " s after the load");
     }
   }
-  if (Selected(options, "failover")) {
+  if (!steady_workloads && Selected(options, "failover")) {
     Result<json> failover = RunFailover(loop, *cluster, *driver, options.trials, options.failover_writers);
-    if (!failover.ok()) return failover.status();
-    out["failover"][timing.label] = *failover;
+    if (failover.ok()) {
+      out["failover"][timing.label] = *failover;
+    } else {
+      RecordError(out, "failover (" + timing.label + ")", failover.status());
+    }
   }
-  if (Selected(options, "false_elections")) {
+  if (!steady_workloads && Selected(options, "false_elections")) {
     const Duration settle = std::max(Milliseconds(500), MaxElectionTimeout(system, timing));
     Result<json> elections = RunFalseElections(*cluster, options.pauses_ms, options.pause_trials, settle);
-    if (!elections.ok()) return elections.status();
-    out["false_elections"][timing.label] = *elections;
+    if (elections.ok()) {
+      out["false_elections"][timing.label] = *elections;
+    } else {
+      RecordError(out, "false elections (" + timing.label + ")", elections.status());
+    }
   }
   if (steady_workloads && Selected(options, "keepalive")) {
-    const BenchClock::time_point grant_start = BenchClock::now();
-    Status prepared = driver->PrepareLeases(options.leases, options.keepalive_clients);
-    if (!prepared.ok()) return prepared;
-    const double grant_seconds = std::chrono::duration<double>(BenchClock::now() - grant_start).count();
-    Result<int> keepalive_leader = cluster->WaitLeader(Seconds(20));
-    if (!keepalive_leader.ok()) return keepalive_leader.status();
-    ChildProcess* leader_process = cluster->Member(*keepalive_leader);
-    double cpu_start = 0;
-    double cpu_end = 0;
-    BenchClock::time_point window_start;
-    BenchClock::time_point window_end;
-    loop_options.clients = options.keepalive_clients;
-    loop_options.on_window_open = [&] {
-      window_start = BenchClock::now();
-      cpu_start = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
-    };
-    loop_options.on_window_close = [&] {
-      window_end = BenchClock::now();
-      cpu_end = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
-    };
-    const LoopStats stats = RunClosedLoop(
-        loop, loop_options, [&](int worker, DoneCallback done) { driver->KeepAlive(worker, std::move(done)); });
-    loop_options.on_window_open = nullptr;
-    loop_options.on_window_close = nullptr;
-    const double window = std::chrono::duration<double>(window_end - window_start).count();
-    json keepalive = LatencySummary(stats);
-    keepalive["leases"] = options.leases;
-    keepalive["clients"] = options.keepalive_clients;
-    keepalive["grant_seconds"] = Round(grant_seconds, 2);
-    keepalive["leader_cpu_percent"] = window > 0 ? Round(100.0 * (cpu_end - cpu_start) / window, 1) : 0.0;
-    keepalive["client_connections"] = driver->connections();
-    out["keepalive"] = keepalive;
-    Log(system + " keepalives: " + std::to_string(stats.throughput_per_second()) + "/s with " +
-        std::to_string(options.leases) + " leases, leader CPU " + keepalive["leader_cpu_percent"].dump() + "%");
+    Status keepalive = RunKeepAlive(loop, options, system, *cluster, *driver, loop_options, out);
+    if (!keepalive.ok()) RecordError(out, "keepalive", keepalive);
   }
   driver.reset();
   // Let the loop drop what the destroyed clients left queued.
@@ -675,20 +698,25 @@ int Run(BenchOptions options) {
 
   asio::io_context loop;
   int exit_code = 0;
-  const bool any_steady = Selected(options, "lock_cycle") || Selected(options, "writes") || Selected(options, "keepalive") ||
-                          Selected(options, "failover") || Selected(options, "false_elections");
-  for (const ClusterTiming& timing : {DefaultTiming(), AggressiveTiming(options)}) {
-    const bool defaults = timing.label == "defaults";
-    if (!defaults && !Selected(options, "failover") && !Selected(options, "false_elections")) continue;
-    if (defaults && !any_steady) continue;
+  const bool any_steady = Selected(options, "lock_cycle") || Selected(options, "writes") || Selected(options, "keepalive");
+  // Three phases, each system on a fresh cluster per phase: steady workloads at the
+  // defaults; fault workloads (kill -9, SIGSTOP) at the defaults; fault workloads at
+  // the aggressive timing. A fresh cluster keeps one phase's leftovers (a follower
+  // still behind, 10,000 leases) out of the next phase's figures.
+  const bool any_faults = Selected(options, "failover") || Selected(options, "false_elections");
+  struct Phase {
+    ClusterTiming timing;
+    bool steady;
+  };
+  for (const Phase& phase : {Phase{DefaultTiming(), true}, Phase{DefaultTiming(), false},
+                             Phase{AggressiveTiming(options), false}}) {
+    if (phase.steady && !any_steady) continue;
+    if (!phase.steady && !any_faults) continue;
     for (const std::string& system : options.systems) {
       json& out = report["systems"][system];
-      Status status = RunSystem(loop, options, system, timing, defaults, out);
-      if (!status.ok()) {
-        Log(system + " (" + timing.label + ") failed: " + status.ToString());
-        out["errors"].push_back(timing.label + ": " + status.ToString());
-        exit_code = 1;
-      }
+      Status status = RunSystem(loop, options, system, phase.timing, phase.steady, out);
+      if (!status.ok()) RecordError(out, system + " (" + phase.timing.label + ")", status);
+      if (out.contains("errors")) exit_code = 1;
     }
   }
 
