@@ -65,9 +65,8 @@ class ScriptedServer {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));  // separate reads on the client
       }
     }
-    // Keep the connection open until the client closes it (a timeout test).
-    char data[1];
-    socket.read_some(asio::buffer(data), error);
+    // Keep the connection open, unanswered, until the client closes it (a timeout test).
+    for (char data[256]; !error;) socket.read_some(asio::buffer(data), error);
   }
 
   asio::io_context context_;
