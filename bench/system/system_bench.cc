@@ -300,10 +300,14 @@ Status RunKeepAlive(asio::io_context& loop, const BenchOptions& options, const s
 }
 
 Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std::string& system,
-                 const ClusterTiming& timing, bool steady_workloads, json& out) {
+                 const ClusterTiming& timing, const std::string& phase, const std::vector<std::string>& workloads,
+                 json& out) {
+  const auto in_phase = [&](const std::string& workload) {
+    return Selected(options, workload) && std::find(workloads.begin(), workloads.end(), workload) != workloads.end();
+  };
   ClusterSetup setup;
   setup.work_directory =
-      options.work_directory + "/" + system + "-" + timing.label + (steady_workloads ? "-steady" : "-faults");
+      options.work_directory + "/" + system + "-" + timing.label + "-" + phase;
   setup.murphyd_path = options.murphyd_path;
   setup.etcd_path = options.etcd_path;
   setup.timing = timing;
@@ -325,7 +329,7 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
   loop_options.warmup = SecondsToDuration(options.warmup_seconds);
   loop_options.measure = SecondsToDuration(options.measure_seconds);
 
-  if (steady_workloads && Selected(options, "lock_cycle")) {
+  if (in_phase("lock_cycle")) {
     Status prepared = driver->PrepareLockCycle();
     if (!prepared.ok()) return prepared;
     loop_options.clients = 1;
@@ -335,7 +339,7 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
     Log(system + " lock cycle: p50 " + std::to_string(Percentile(stats.latency_us, 50)) + " us, p99 " +
         std::to_string(Percentile(stats.latency_us, 99)) + " us");
   }
-  if (steady_workloads && Selected(options, "writes")) {
+  if (in_phase("writes")) {
     const int most = *std::max_element(options.write_clients.begin(), options.write_clients.end());
     Status prepared = driver->PrepareWriters(most);
     if (!prepared.ok()) return prepared;
@@ -355,7 +359,7 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
           out["writes"][std::to_string(clients)]["catch_up_after_s"].dump() + " s after the load");
     }
   }
-  if (!steady_workloads && Selected(options, "failover")) {
+  if (in_phase("failover")) {
     Result<json> failover = RunFailover(loop, *cluster, *driver, options.trials, options.failover_writers);
     if (failover.ok()) {
       out["failover"][timing.label] = *failover;
@@ -363,7 +367,7 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
       RecordError(out, "failover (" + timing.label + ")", failover.status());
     }
   }
-  if (!steady_workloads && Selected(options, "false_elections")) {
+  if (in_phase("false_elections")) {
     const Duration settle = std::max(Milliseconds(500), MaxElectionTimeout(system, timing));
     Result<json> elections = RunFalseElections(*cluster, options.pauses_ms, options.pause_trials, settle);
     if (elections.ok()) {
@@ -372,7 +376,7 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
       RecordError(out, "false elections (" + timing.label + ")", elections.status());
     }
   }
-  if (steady_workloads && Selected(options, "keepalive")) {
+  if (in_phase("keepalive")) {
     Status keepalive = RunKeepAlive(loop, options, system, *cluster, *driver, loop_options, out);
     if (!keepalive.ok()) RecordError(out, "keepalive", keepalive);
   }
@@ -490,10 +494,10 @@ json Targets(const json& ratios, const json& systems) {
   return targets;
 }
 
-std::string FormatNumber(const std::optional<double>& value, const char* unit) {
+std::string FormatNumber(const std::optional<double>& value, const char* unit, int decimals = 1) {
   if (!value) return "-";
   char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.1f%s", *value, unit);
+  std::snprintf(buffer, sizeof(buffer), "%.*f%s", decimals, *value, unit);
   return buffer;
 }
 
@@ -509,7 +513,7 @@ void PrintTable(const json& report, const BenchOptions& options) {
                        const std::string& ratio_key) {
     const json ratio = report["ratios"].value(ratio_key, json(nullptr));
     std::printf("%-34s %14s %14s %10s\n", label.c_str(), FormatNumber(get("murphy", path), unit).c_str(),
-                FormatNumber(get("etcd", path), unit).c_str(), ratio.is_number() ? FormatNumber(ratio.get<double>(), "x").c_str() : "-");
+                FormatNumber(get("etcd", path), unit).c_str(), ratio.is_number() ? FormatNumber(ratio.get<double>(), "x", 3).c_str() : "-");
   };
   row("lock cycle p50", {"lock_cycle", "p50_us"}, " us", "lock_cycle_p50");
   row("lock cycle p99", {"lock_cycle", "p99_us"}, " us", "lock_cycle_p99");
@@ -698,24 +702,28 @@ int Run(BenchOptions options) {
 
   asio::io_context loop;
   int exit_code = 0;
-  const bool any_steady = Selected(options, "lock_cycle") || Selected(options, "writes") || Selected(options, "keepalive");
-  // Three phases, each system on a fresh cluster per phase: steady workloads at the
-  // defaults; fault workloads (kill -9, SIGSTOP) at the defaults; fault workloads at
-  // the aggressive timing. A fresh cluster keeps one phase's leftovers (a follower
-  // still behind, 10,000 leases) out of the next phase's figures.
-  const bool any_faults = Selected(options, "failover") || Selected(options, "false_elections");
+  // Phases, each system on a fresh cluster per phase: lock cycle and writes at the
+  // defaults; keepalives at the defaults; fault workloads (kill -9, SIGSTOP) at the
+  // defaults; fault workloads at the aggressive timing. A fresh cluster keeps one
+  // phase's leftovers (a follower still behind, 10,000 leases) out of the next
+  // phase's figures.
   struct Phase {
     ClusterTiming timing;
-    bool steady;
+    std::string name;
+    std::vector<std::string> workloads;
   };
-  for (const Phase& phase : {Phase{DefaultTiming(), true}, Phase{DefaultTiming(), false},
-                             Phase{AggressiveTiming(options), false}}) {
-    if (phase.steady && !any_steady) continue;
-    if (!phase.steady && !any_faults) continue;
+  for (const Phase& phase : {Phase{DefaultTiming(), "steady", {"lock_cycle", "writes"}},
+                             Phase{DefaultTiming(), "leases", {"keepalive"}},
+                             Phase{DefaultTiming(), "faults", {"failover", "false_elections"}},
+                             Phase{AggressiveTiming(options), "faults", {"failover", "false_elections"}}}) {
+    if (std::none_of(phase.workloads.begin(), phase.workloads.end(),
+                     [&](const std::string& workload) { return Selected(options, workload); })) {
+      continue;
+    }
     for (const std::string& system : options.systems) {
       json& out = report["systems"][system];
-      Status status = RunSystem(loop, options, system, phase.timing, phase.steady, out);
-      if (!status.ok()) RecordError(out, system + " (" + phase.timing.label + ")", status);
+      Status status = RunSystem(loop, options, system, phase.timing, phase.name, phase.workloads, out);
+      if (!status.ok()) RecordError(out, system + " (" + phase.timing.label + ", " + phase.name + ")", status);
       if (out.contains("errors")) exit_code = 1;
     }
   }
