@@ -38,7 +38,8 @@ uint64_t JsonUnsigned(const nlohmann::json& value) {
 }
 
 // One blocking POST on a private loop (for status polling, not for measured work).
-Result<HttpReply> BlockingPost(uint16_t port, const std::string& path, const std::string& body, Duration timeout) {
+Result<HttpReply> BlockingPost(uint16_t port, const std::string& path, const std::string& body,
+                               Duration timeout) {
   asio::io_context loop;
   std::shared_ptr<HttpConnection> connection = HttpConnection::Create(loop, kLoopback, port);
   std::optional<Result<HttpReply>> result;
@@ -74,8 +75,7 @@ class ClusterBase : public BenchCluster {
 
  protected:
   Status Spawn(int index) {
-    Result<std::unique_ptr<ChildProcess>> process =
-        ChildProcess::Spawn(CommandLine(index), LogPath(index));
+    Result<std::unique_ptr<ChildProcess>> process = ChildProcess::Spawn(CommandLine(index), LogPath(index));
     if (!process.ok()) return process.status();
     members_[static_cast<size_t>(index)] = std::move(*process);
     return Status::Ok();
@@ -133,9 +133,9 @@ class MurphyCluster final : public ClusterBase {
       listen_.push_back(listen);
       admin_.push_back(admin);
       peers_ += (i == 0 ? "" : ",") + std::to_string(i + 1) + "=" + kLoopback + ":" + std::to_string(listen);
-      murphy_endpoints_.nodes.push_back(
-          {NodeId(static_cast<uint32_t>(i + 1)), posix::PeerAddress{kLoopback, listen},
-           kLoopback + ":" + std::to_string(admin)});
+      murphy_endpoints_.nodes.push_back({NodeId(static_cast<uint32_t>(i + 1)),
+                                         posix::PeerAddress{kLoopback, listen},
+                                         kLoopback + ":" + std::to_string(admin)});
       member_ids_[static_cast<size_t>(i)] = static_cast<uint64_t>(i + 1);
     }
     for (int i = 0; i < size(); ++i) {
@@ -285,8 +285,8 @@ class EtcdCluster final : public ClusterBase {
       if (!alive.ok()) return alive;
       bool ready = true;
       for (int i = 0; i < size() && ready; ++i) {
-        Result<server::HttpResponse> response =
-            server::HttpGet(kLoopback, etcd_client_ports_[static_cast<size_t>(i)], "/health", Milliseconds(1000));
+        Result<server::HttpResponse> response = server::HttpGet(
+            kLoopback, etcd_client_ports_[static_cast<size_t>(i)], "/health", Milliseconds(1000));
         ready = response.ok() && response->status == 200 &&
                 response->body.find("\"health\":\"true\"") != std::string::npos;
         if (!ready) reason = response.ok() ? response->body : response.status().ToString();
@@ -301,12 +301,14 @@ class EtcdCluster final : public ClusterBase {
     Result<HttpReply> reply = BlockingPost(etcd_client_ports_[static_cast<size_t>(index)],
                                            "/v3/maintenance/status", "{}", Milliseconds(500));
     if (!reply.ok()) return reply.status();
-    if (reply->status != 200) return UnavailableError("maintenance/status: HTTP " + std::to_string(reply->status));
+    if (reply->status != 200)
+      return UnavailableError("maintenance/status: HTTP " + std::to_string(reply->status));
     const nlohmann::json status = nlohmann::json::parse(reply->body, nullptr, false);
     if (!status.is_object() || !status.contains("header")) return UnavailableError("malformed status");
     MemberState state;
     state.id = JsonUnsigned(status["header"].value("member_id", nlohmann::json()));
-    state.term = JsonUnsigned(status.value("raftTerm", status["header"].value("raft_term", nlohmann::json())));
+    state.term =
+        JsonUnsigned(status.value("raftTerm", status["header"].value("raft_term", nlohmann::json())));
     state.leader_id = JsonUnsigned(status.value("leader", nlohmann::json()));
     state.commit_index = JsonUnsigned(status.value("raftIndex", nlohmann::json()));
     state.applied_index = JsonUnsigned(status.value("raftAppliedIndex", nlohmann::json()));
@@ -341,7 +343,8 @@ Result<int> BenchCluster::LeaderIndex() {
     ChildProcess* member = Member(i);
     if (member == nullptr || !member->Running()) continue;
     Result<MemberState> state = State(i);
-    if (!state.ok()) return NotFoundError("member " + std::to_string(i + 1) + ": " + state.status().ToString());
+    if (!state.ok())
+      return NotFoundError("member " + std::to_string(i + 1) + ": " + state.status().ToString());
     ++live;
     if (state->leader_id == 0) return NotFoundError("member " + std::to_string(i + 1) + " knows no leader");
     if (agreed && *agreed != state->leader_id) return NotFoundError("members disagree on the leader");
@@ -349,7 +352,8 @@ Result<int> BenchCluster::LeaderIndex() {
   }
   if (!agreed || live == 0) return NotFoundError("no live member");
   for (int i = 0; i < size(); ++i) {
-    if (member_ids_[static_cast<size_t>(i)] == *agreed && Member(i) != nullptr && Member(i)->Running()) return i;
+    if (member_ids_[static_cast<size_t>(i)] == *agreed && Member(i) != nullptr && Member(i)->Running())
+      return i;
   }
   return NotFoundError("the agreed leader is not a live member");
 }
@@ -398,10 +402,12 @@ Result<Duration> BenchCluster::WaitCaughtUp(Duration timeout) {
                  (state.ok() ? std::to_string(state->applied_index) : state.status().ToString());
     }
     const Clock::time_point now = Clock::now();
-    if (caught_up) return Duration::FromNanoseconds(std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
+    if (caught_up)
+      return Duration::FromNanoseconds(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count());
     if (now >= deadline) {
-      return DeadlineExceededError(system() + " members did not catch up to commit index " + std::to_string(target) +
-                                   " within the timeout; applied:" + applied);
+      return DeadlineExceededError(system() + " members did not catch up to commit index " +
+                                   std::to_string(target) + " within the timeout; applied:" + applied);
     }
     std::this_thread::sleep_for(kPoll);
   }

@@ -54,7 +54,7 @@ struct ClusterSetup {
 struct MemberState {
   uint64_t id = 0;
   uint64_t term = 0;
-  uint64_t leader_id = 0;  // 0: none known
+  uint64_t leader_id = 0;      // 0: none known
   uint64_t commit_index = 0;   // murphyd "commit"; etcd "raftIndex"
   uint64_t applied_index = 0;  // murphyd "applied"; etcd "raftAppliedIndex"
 };

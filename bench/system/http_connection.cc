@@ -12,7 +12,8 @@ namespace {
 bool StartsWithCaseless(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+    if (std::tolower(static_cast<unsigned char>(text[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
       return false;
   }
   return true;
@@ -20,7 +21,8 @@ bool StartsWithCaseless(std::string_view text, std::string_view prefix) {
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -63,18 +65,19 @@ class AsioHttpConnection : public HttpConnection, public std::enable_shared_from
       Finish(InvalidArgumentError("bad address " + host_));
       return;
     }
-    socket_.async_connect(asio::ip::tcp::endpoint(address, port_),
-                          [self = shared_from_this(), generation = generation_](const asio::error_code& error) {
-                            if (generation != self->generation_ || !self->done_) return;
-                            if (error) {
-                              self->Finish(UnavailableError("connect: " + error.message()));
-                              return;
-                            }
-                            asio::error_code ignored;
-                            self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-                            self->connected_ = true;
-                            self->Write();
-                          });
+    socket_.async_connect(
+        asio::ip::tcp::endpoint(address, port_),
+        [self = shared_from_this(), generation = generation_](const asio::error_code& error) {
+          if (generation != self->generation_ || !self->done_) return;
+          if (error) {
+            self->Finish(UnavailableError("connect: " + error.message()));
+            return;
+          }
+          asio::error_code ignored;
+          self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+          self->connected_ = true;
+          self->Write();
+        });
   }
 
   void SetAddress(std::string host, uint16_t port) override {
@@ -89,33 +92,33 @@ class AsioHttpConnection : public HttpConnection, public std::enable_shared_from
 
  private:
   void Write() {
-    asio::async_write(socket_, asio::buffer(request_),
-                      [self = shared_from_this(), generation = generation_](const asio::error_code& error, size_t) {
-                        if (generation != self->generation_ || !self->done_) return;
-                        if (error) {
-                          self->Finish(UnavailableError("write: " + error.message()));
-                          return;
-                        }
-                        self->Read();
-                      });
+    asio::async_write(
+        socket_, asio::buffer(request_),
+        [self = shared_from_this(), generation = generation_](const asio::error_code& error, size_t) {
+          if (generation != self->generation_ || !self->done_) return;
+          if (error) {
+            self->Finish(UnavailableError("write: " + error.message()));
+            return;
+          }
+          self->Read();
+        });
   }
 
   void Read() {
-    socket_.async_read_some(
-        asio::buffer(chunk_), [self = shared_from_this(), generation = generation_](const asio::error_code& error,
-                                                                                    size_t bytes) {
-          if (generation != self->generation_ || !self->done_) return;
-          if (error) {
-            self->Finish(UnavailableError("read: " + error.message()));
-            return;
-          }
-          self->buffer_.append(self->chunk_.data(), bytes);
-          if (self->buffer_.size() > kMaxResponseBytes) {
-            self->Finish(UnavailableError("response too large"));
-            return;
-          }
-          self->Parse();
-        });
+    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this(), generation = generation_](
+                                                      const asio::error_code& error, size_t bytes) {
+      if (generation != self->generation_ || !self->done_) return;
+      if (error) {
+        self->Finish(UnavailableError("read: " + error.message()));
+        return;
+      }
+      self->buffer_.append(self->chunk_.data(), bytes);
+      if (self->buffer_.size() > kMaxResponseBytes) {
+        self->Finish(UnavailableError("response too large"));
+        return;
+      }
+      self->Parse();
+    });
   }
 
   // Tries to complete the response from the buffer; reads more if it is incomplete.
@@ -215,7 +218,8 @@ class AsioHttpConnection : public HttpConnection, public std::enable_shared_from
     Callback done = std::move(done_);
     done_ = nullptr;
     // Never inline from Post: always through the loop.
-    asio::post(loop_, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+    asio::post(loop_,
+               [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
   }
 
   void CloseSocket() {
@@ -240,7 +244,8 @@ class AsioHttpConnection : public HttpConnection, public std::enable_shared_from
 
 }  // namespace
 
-std::shared_ptr<HttpConnection> HttpConnection::Create(asio::io_context& loop, std::string host, uint16_t port) {
+std::shared_ptr<HttpConnection> HttpConnection::Create(asio::io_context& loop, std::string host,
+                                                       uint16_t port) {
   return std::make_shared<AsioHttpConnection>(loop, std::move(host), port);
 }
 
@@ -251,7 +256,8 @@ std::string Base64Encode(std::string_view bytes) {
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
     const uint32_t n = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) |
-                       (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8) | static_cast<uint8_t>(bytes[i + 2]);
+                       (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8) |
+                       static_cast<uint8_t>(bytes[i + 2]);
     out += kAlphabet[(n >> 18) & 63];
     out += kAlphabet[(n >> 12) & 63];
     out += kAlphabet[(n >> 6) & 63];
@@ -263,7 +269,8 @@ std::string Base64Encode(std::string_view bytes) {
     out += kAlphabet[(n >> 12) & 63];
     out += "==";
   } else if (i + 2 == bytes.size()) {
-    const uint32_t n = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) | (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8);
+    const uint32_t n = (uint32_t{static_cast<uint8_t>(bytes[i])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 8);
     out += kAlphabet[(n >> 18) & 63];
     out += kAlphabet[(n >> 12) & 63];
     out += kAlphabet[(n >> 6) & 63];

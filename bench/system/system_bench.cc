@@ -49,7 +49,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::vector<std::string> kWorkloads = {"lock_cycle", "writes", "failover", "false_elections", "keepalive"};
+const std::vector<std::string> kWorkloads = {"lock_cycle", "writes", "failover", "false_elections",
+                                             "keepalive"};
 
 struct BenchOptions {
   bool quick = false;
@@ -77,7 +78,8 @@ struct BenchOptions {
 };
 
 bool Selected(const BenchOptions& options, const std::string& workload) {
-  return options.only.empty() || std::find(options.only.begin(), options.only.end(), workload) != options.only.end();
+  return options.only.empty() ||
+         std::find(options.only.begin(), options.only.end(), workload) != options.only.end();
 }
 
 Duration SecondsToDuration(double seconds) { return Microseconds(static_cast<int64_t>(seconds * 1e6)); }
@@ -152,12 +154,15 @@ Result<json> RunFailover(asio::io_context& loop, BenchCluster& cluster, SystemDr
     };
     state->active = writers;
     for (int writer = 0; writer < writers; ++writer) (*issue)(writer);
-    RunLoopUntil(loop, [] { return false; }, Milliseconds(300));
+    RunLoopUntil(
+        loop, [] { return false; }, Milliseconds(300));
     state->killed = BenchClock::now();
     cluster.Member(*leader)->Kill();
-    const bool recovered = RunLoopUntil(loop, [&] { return state->first_success.has_value(); }, Seconds(30));
+    const bool recovered = RunLoopUntil(
+        loop, [&] { return state->first_success.has_value(); }, Seconds(30));
     state->stop = true;
-    RunLoopUntil(loop, [&] { return state->active == 0; }, Seconds(15));
+    RunLoopUntil(
+        loop, [&] { return state->active == 0; }, Seconds(15));
     issue.reset();
     if (recovered) {
       samples_ms.push_back(
@@ -165,7 +170,8 @@ Result<json> RunFailover(asio::io_context& loop, BenchCluster& cluster, SystemDr
     } else {
       ++failed_trials;
     }
-    Log(cluster.system() + " failover trial " + std::to_string(trial + 1) + "/" + std::to_string(trials) + ": " +
+    Log(cluster.system() + " failover trial " + std::to_string(trial + 1) + "/" + std::to_string(trials) +
+        ": " +
         (recovered ? std::to_string(Round(samples_ms.back(), 1)) + " ms"
                    : "no write within 30 s; last error: " + driver.last_error()));
     Status restarted = cluster.Restart(*leader, Seconds(60));
@@ -262,52 +268,52 @@ void RecordError(json& out, const std::string& what, const Status& status) {
 // over the window.
 Status RunKeepAlive(asio::io_context& loop, const BenchOptions& options, const std::string& system,
                     BenchCluster& cluster, SystemDriver& driver, ClosedLoopOptions loop_options, json& out) {
-    const BenchClock::time_point grant_start = BenchClock::now();
-    Status prepared = driver.PrepareLeases(options.leases, options.keepalive_clients);
-    if (!prepared.ok()) return prepared;
-    const double grant_seconds = std::chrono::duration<double>(BenchClock::now() - grant_start).count();
-    Result<int> keepalive_leader = cluster.WaitLeader(Seconds(20));
-    if (!keepalive_leader.ok()) return keepalive_leader.status();
-    ChildProcess* leader_process = cluster.Member(*keepalive_leader);
-    double cpu_start = 0;
-    double cpu_end = 0;
-    BenchClock::time_point window_start;
-    BenchClock::time_point window_end;
-    loop_options.clients = options.keepalive_clients;
-    loop_options.on_window_open = [&] {
-      window_start = BenchClock::now();
-      cpu_start = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
-    };
-    loop_options.on_window_close = [&] {
-      window_end = BenchClock::now();
-      cpu_end = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
-    };
-    const LoopStats stats = RunClosedLoop(
-        loop, loop_options, [&](int worker, DoneCallback done) { driver.KeepAlive(worker, std::move(done)); });
-    loop_options.on_window_open = nullptr;
-    loop_options.on_window_close = nullptr;
-    const double window = std::chrono::duration<double>(window_end - window_start).count();
-    json keepalive = LatencySummary(stats);
-    keepalive["leases"] = options.leases;
-    keepalive["clients"] = options.keepalive_clients;
-    keepalive["grant_seconds"] = Round(grant_seconds, 2);
-    keepalive["leader_cpu_percent"] = window > 0 ? Round(100.0 * (cpu_end - cpu_start) / window, 1) : 0.0;
-    keepalive["client_connections"] = driver.connections();
-    out["keepalive"] = keepalive;
-    Log(system + " keepalives: " + std::to_string(stats.throughput_per_second()) + "/s with " +
-        std::to_string(options.leases) + " leases, leader CPU " + keepalive["leader_cpu_percent"].dump() + "%");
-    return Status::Ok();
+  const BenchClock::time_point grant_start = BenchClock::now();
+  Status prepared = driver.PrepareLeases(options.leases, options.keepalive_clients);
+  if (!prepared.ok()) return prepared;
+  const double grant_seconds = std::chrono::duration<double>(BenchClock::now() - grant_start).count();
+  Result<int> keepalive_leader = cluster.WaitLeader(Seconds(20));
+  if (!keepalive_leader.ok()) return keepalive_leader.status();
+  ChildProcess* leader_process = cluster.Member(*keepalive_leader);
+  double cpu_start = 0;
+  double cpu_end = 0;
+  BenchClock::time_point window_start;
+  BenchClock::time_point window_end;
+  loop_options.clients = options.keepalive_clients;
+  loop_options.on_window_open = [&] {
+    window_start = BenchClock::now();
+    cpu_start = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
+  };
+  loop_options.on_window_close = [&] {
+    window_end = BenchClock::now();
+    cpu_end = leader_process->CpuSeconds().ok() ? *leader_process->CpuSeconds() : 0;
+  };
+  const LoopStats stats = RunClosedLoop(
+      loop, loop_options, [&](int worker, DoneCallback done) { driver.KeepAlive(worker, std::move(done)); });
+  loop_options.on_window_open = nullptr;
+  loop_options.on_window_close = nullptr;
+  const double window = std::chrono::duration<double>(window_end - window_start).count();
+  json keepalive = LatencySummary(stats);
+  keepalive["leases"] = options.leases;
+  keepalive["clients"] = options.keepalive_clients;
+  keepalive["grant_seconds"] = Round(grant_seconds, 2);
+  keepalive["leader_cpu_percent"] = window > 0 ? Round(100.0 * (cpu_end - cpu_start) / window, 1) : 0.0;
+  keepalive["client_connections"] = driver.connections();
+  out["keepalive"] = keepalive;
+  Log(system + " keepalives: " + std::to_string(stats.throughput_per_second()) + "/s with " +
+      std::to_string(options.leases) + " leases, leader CPU " + keepalive["leader_cpu_percent"].dump() + "%");
+  return Status::Ok();
 }
 
 Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std::string& system,
-                 const ClusterTiming& timing, const std::string& phase, const std::vector<std::string>& workloads,
-                 json& out) {
+                 const ClusterTiming& timing, const std::string& phase,
+                 const std::vector<std::string>& workloads, json& out) {
   const auto in_phase = [&](const std::string& workload) {
-    return Selected(options, workload) && std::find(workloads.begin(), workloads.end(), workload) != workloads.end();
+    return Selected(options, workload) &&
+           std::find(workloads.begin(), workloads.end(), workload) != workloads.end();
   };
   ClusterSetup setup;
-  setup.work_directory =
-      options.work_directory + "/" + system + "-" + timing.label + "-" + phase;
+  setup.work_directory = options.work_directory + "/" + system + "-" + timing.label + "-" + phase;
   setup.murphyd_path = options.murphyd_path;
   setup.etcd_path = options.etcd_path;
   setup.timing = timing;
@@ -318,9 +324,10 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
   Status started = cluster->Start(Seconds(60));
   if (!started.ok()) return started;
   out["settings"][timing.label] = json::array();
-  for (int i = 0; i < cluster->size(); ++i) out["settings"][timing.label].push_back(JoinCommand(cluster->CommandLine(i)));
-  std::unique_ptr<SystemDriver> driver =
-      system == "murphy" ? SystemDriver::CreateMurphy(loop, *cluster) : SystemDriver::CreateEtcd(loop, *cluster);
+  for (int i = 0; i < cluster->size(); ++i)
+    out["settings"][timing.label].push_back(JoinCommand(cluster->CommandLine(i)));
+  std::unique_ptr<SystemDriver> driver = system == "murphy" ? SystemDriver::CreateMurphy(loop, *cluster)
+                                                            : SystemDriver::CreateEtcd(loop, *cluster);
   Result<int> leader = cluster->WaitLeader(Seconds(20));
   if (!leader.ok()) return leader.status();
   driver->SetPreferredMember(*leader);
@@ -333,8 +340,8 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
     Status prepared = driver->PrepareLockCycle();
     if (!prepared.ok()) return prepared;
     loop_options.clients = 1;
-    const LoopStats stats =
-        RunClosedLoop(loop, loop_options, [&](int, DoneCallback done) { driver->LockCycle(std::move(done)); });
+    const LoopStats stats = RunClosedLoop(
+        loop, loop_options, [&](int, DoneCallback done) { driver->LockCycle(std::move(done)); });
     out["lock_cycle"] = LatencySummary(stats);
     Log(system + " lock cycle: p50 " + std::to_string(Percentile(stats.latency_us, 50)) + " us, p99 " +
         std::to_string(Percentile(stats.latency_us, 99)) + " us");
@@ -351,10 +358,12 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
       // How far behind the load left the slowest member (see docs/benchmarks.md).
       Result<Duration> caught_up = cluster->WaitCaughtUp(Seconds(options.quick ? 10 : 30));
       out["writes"][std::to_string(clients)]["catch_up_after_s"] =
-          caught_up.ok() ? json(Round(static_cast<double>(caught_up->nanoseconds()) / 1e9, 3)) : json(nullptr);
-      if (!caught_up.ok()) RecordError(out, "writes " + std::to_string(clients) + " catch-up", caught_up.status());
-      Log(system + " writes, " + std::to_string(clients) + " clients: " +
-          std::to_string(stats.throughput_per_second()) + "/s, p50 " +
+          caught_up.ok() ? json(Round(static_cast<double>(caught_up->nanoseconds()) / 1e9, 3))
+                         : json(nullptr);
+      if (!caught_up.ok())
+        RecordError(out, "writes " + std::to_string(clients) + " catch-up", caught_up.status());
+      Log(system + " writes, " + std::to_string(clients) +
+          " clients: " + std::to_string(stats.throughput_per_second()) + "/s, p50 " +
           std::to_string(Percentile(stats.latency_us, 50)) + " us; all members caught up " +
           out["writes"][std::to_string(clients)]["catch_up_after_s"].dump() + " s after the load");
     }
@@ -382,7 +391,8 @@ Status RunSystem(asio::io_context& loop, const BenchOptions& options, const std:
   }
   driver.reset();
   // Let the loop drop what the destroyed clients left queued.
-  RunLoopUntil(loop, [] { return false; }, Milliseconds(50));
+  RunLoopUntil(
+      loop, [] { return false; }, Milliseconds(50));
   cluster->StopAll();
   return Status::Ok();
 }
@@ -441,7 +451,8 @@ std::optional<double> Lookup(const json& root, const std::vector<std::string>& p
 }
 
 json Ratio(const json& systems, const std::vector<std::string>& path) {
-  const std::optional<double> murphy = systems.contains("murphy") ? Lookup(systems["murphy"], path) : std::nullopt;
+  const std::optional<double> murphy =
+      systems.contains("murphy") ? Lookup(systems["murphy"], path) : std::nullopt;
   const std::optional<double> etcd = systems.contains("etcd") ? Lookup(systems["etcd"], path) : std::nullopt;
   if (!murphy || !etcd || *etcd == 0) return nullptr;
   return Round(*murphy / *etcd, 4);
@@ -481,11 +492,15 @@ json Targets(const json& ratios, const json& systems) {
   const json writes = ratios.value("write_throughput_64", json(nullptr));
   check("write_throughput_64", writes, writes.is_number() && writes.get<double>() >= 5, "murphy/etcd >= 5");
   const json failover = ratios.value("failover_p50", json(nullptr));
-  check("failover_p50", failover, failover.is_number() && failover.get<double>() <= 0.3, "murphy/etcd <= 0.3 at defaults");
+  check("failover_p50", failover, failover.is_number() && failover.get<double>() <= 0.3,
+        "murphy/etcd <= 0.3 at defaults");
   const std::optional<double> murphy_100 =
-      systems.contains("murphy") ? Lookup(systems["murphy"], {"false_elections", "defaults", "100", "elections"}) : std::nullopt;
+      systems.contains("murphy")
+          ? Lookup(systems["murphy"], {"false_elections", "defaults", "100", "elections"})
+          : std::nullopt;
   const std::optional<double> etcd_100 =
-      systems.contains("etcd") ? Lookup(systems["etcd"], {"false_elections", "defaults", "100", "elections"}) : std::nullopt;
+      systems.contains("etcd") ? Lookup(systems["etcd"], {"false_elections", "defaults", "100", "elections"})
+                               : std::nullopt;
   targets["false_elections_100ms"] = {
       {"rule", "murphy elections <= etcd elections, 100 ms pauses, defaults"},
       {"murphy", murphy_100 ? json(*murphy_100) : json(nullptr)},
@@ -506,14 +521,16 @@ void PrintTable(const json& report, const BenchOptions& options) {
   const auto get = [&](const std::string& system, const std::vector<std::string>& path) {
     return systems.contains(system) ? Lookup(systems[system], path) : std::nullopt;
   };
-  std::printf("\nmurphy vs etcd %s (etcd through its JSON gateway; %s)\n", report["machine"]["etcd_version"].get<std::string>().c_str(),
+  std::printf("\nmurphy vs etcd %s (etcd through its JSON gateway; %s)\n",
+              report["machine"]["etcd_version"].get<std::string>().c_str(),
               options.quick ? "--quick run" : "full run");
   std::printf("%-34s %14s %14s %10s\n", "workload", "murphy", "etcd", "ratio");
   const auto row = [&](const std::string& label, const std::vector<std::string>& path, const char* unit,
                        const std::string& ratio_key) {
     const json ratio = report["ratios"].value(ratio_key, json(nullptr));
     std::printf("%-34s %14s %14s %10s\n", label.c_str(), FormatNumber(get("murphy", path), unit).c_str(),
-                FormatNumber(get("etcd", path), unit).c_str(), ratio.is_number() ? FormatNumber(ratio.get<double>(), "x", 3).c_str() : "-");
+                FormatNumber(get("etcd", path), unit).c_str(),
+                ratio.is_number() ? FormatNumber(ratio.get<double>(), "x", 3).c_str() : "-");
   };
   row("lock cycle p50", {"lock_cycle", "p50_us"}, " us", "lock_cycle_p50");
   row("lock cycle p99", {"lock_cycle", "p99_us"}, " us", "lock_cycle_p99");
@@ -533,7 +550,8 @@ void PrintTable(const json& report, const BenchOptions& options) {
   for (const std::string timing : {"defaults", "aggressive"}) {
     for (const int pause : options.pauses_ms) {
       const std::string p = std::to_string(pause);
-      row("elections after " + p + " ms pause (" + timing + ")", {"false_elections", timing, p, "elections"}, "", "");
+      row("elections after " + p + " ms pause (" + timing + ")", {"false_elections", timing, p, "elections"},
+          "", "");
     }
   }
   std::printf("\ntargets (issue 8):\n");
@@ -546,10 +564,14 @@ void PrintTable(const json& report, const BenchOptions& options) {
 std::string EscapeXml(const std::string& text) {
   std::string out;
   for (const char c : text) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
   }
   return out;
 }
@@ -581,14 +603,16 @@ std::string RenderSvg(const json& report, const BenchOptions& options) {
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   svg << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg << "<text x=\"10\" y=\"20\" font-size=\"15\">murphy / etcd, one run (" << EscapeXml(report["date_utc"].get<std::string>())
-      << ", " << report["machine"]["nproc"] << " cores; etcd via JSON gateway)</text>\n";
+  svg << "<text x=\"10\" y=\"20\" font-size=\"15\">murphy / etcd, one run ("
+      << EscapeXml(report["date_utc"].get<std::string>()) << ", " << report["machine"]["nproc"]
+      << " cores; etcd via JSON gateway)</text>\n";
   svg << "<text x=\"10\" y=\"40\" fill=\"#555\">log scale; green: murphy better, red: murphy worse</text>\n";
   for (const double tick : {0.01, 0.1, 1.0, 10.0, 100.0}) {
     const double x = x_of(tick);
     svg << "<line x1=\"" << x << "\" y1=\"" << top - 5 << "\" x2=\"" << x << "\" y2=\"" << height - 45
         << "\" stroke=\"" << (tick == 1.0 ? "#000" : "#ccc") << "\"/>\n";
-    svg << "<text x=\"" << x << "\" y=\"" << height - 30 << "\" text-anchor=\"middle\">" << tick << "x</text>\n";
+    svg << "<text x=\"" << x << "\" y=\"" << height - 30 << "\" text-anchor=\"middle\">" << tick
+        << "x</text>\n";
   }
   int row = 0;
   for (const auto& [key, ratio] : bars) {
@@ -598,8 +622,9 @@ std::string RenderSvg(const json& report, const BenchOptions& options) {
     const bool murphy_better = better_high[key] ? ratio > 1 : ratio < 1;
     svg << "<text x=\"" << left - 8 << "\" y=\"" << y + 15 << "\" text-anchor=\"end\">" << EscapeXml(key)
         << (better_high[key] ? " (higher better)" : " (lower better)") << "</text>\n";
-    svg << "<rect x=\"" << std::min(x0, x1) << "\" y=\"" << y + 4 << "\" width=\"" << std::max(1.0, std::abs(x1 - x0))
-        << "\" height=\"" << row_height - 8 << "\" fill=\"" << (murphy_better ? "#4a4" : "#c44") << "\"/>\n";
+    svg << "<rect x=\"" << std::min(x0, x1) << "\" y=\"" << y + 4 << "\" width=\""
+        << std::max(1.0, std::abs(x1 - x0)) << "\" height=\"" << row_height - 8 << "\" fill=\""
+        << (murphy_better ? "#4a4" : "#c44") << "\"/>\n";
     char label[32];
     std::snprintf(label, sizeof(label), "%.3gx", ratio);
     svg << "<text x=\"" << std::max(x0, x1) + 4 << "\" y=\"" << y + 15 << "\">" << label << "</text>\n";
@@ -638,7 +663,8 @@ int Run(BenchOptions options) {
     }
   }
   if (options.work_directory.empty()) {
-    options.work_directory = (fs::temp_directory_path() / ("murphy-system-bench-" + std::to_string(::getpid()))).string();
+    options.work_directory =
+        (fs::temp_directory_path() / ("murphy-system-bench-" + std::to_string(::getpid()))).string();
   }
   const BenchClock::time_point begun = BenchClock::now();
   json report = {{"schema", "murphy-system-bench/1"},
@@ -647,10 +673,12 @@ int Run(BenchOptions options) {
                  {"etcd_api", "json-gateway"},
                  {"machine", MachineInfo(options)}};
   report["caveats"] = {
-      "etcd is driven through its gRPC JSON gateway (HTTP/1.1 + JSON), which adds transcoding and an internal "
+      "etcd is driven through its gRPC JSON gateway (HTTP/1.1 + JSON), which adds transcoding and an "
+      "internal "
       "loopback gRPC hop per request; a native gRPC client would see lower etcd latencies. murphy is driven "
       "through its own binary client library (what murphy ships).",
-      "All three members of each cluster, and the benchmark's clients, share the machine's cores; one cluster "
+      "All three members of each cluster, and the benchmark's clients, share the machine's cores; one "
+      "cluster "
       "runs at a time.",
       "Figures come from one run on one machine; compare them only within this file. Other processes on the "
       "machine (see machine.loadavg_*) compete for the same cores and skew tail latencies."};
@@ -672,16 +700,21 @@ int Run(BenchOptions options) {
         {"etcd", "--heartbeat-interval " + std::to_string(options.aggressive_etcd_heartbeat_ms) +
                      " --election-timeout " + std::to_string(options.aggressive_etcd_election_ms)}}},
       {"default_timing",
-       {{"murphy", "tick 10 ms, election timeout 10 ticks = 100 ms (randomized to [100, 200) ms), heartbeat 20 ms"},
+       {{"murphy",
+         "tick 10 ms, election timeout 10 ticks = 100 ms (randomized to [100, 200) ms), heartbeat 20 ms"},
         {"etcd", "heartbeat 100 ms, election timeout 1000 ms"}}},
       {"definitions",
        {{"lock_cycle",
-         "one client; a lease granted beforehand (TTL 60 s); cycle = acquire lock 'bench-cycle' under the lease + "
-         "release it. murphy: Acquire(kTry) + Release on the binary protocol; etcd: /v3/lock/lock with the lease + "
+         "one client; a lease granted beforehand (TTL 60 s); cycle = acquire lock 'bench-cycle' under the "
+         "lease + "
+         "release it. murphy: Acquire(kTry) + Release on the binary protocol; etcd: /v3/lock/lock with the "
+         "lease + "
          "/v3/lock/unlock"},
         {"writes",
-         "N closed-loop clients, each its own connection and key, 64-byte values. murphy: fenced store write with "
-         "the client's own lock token (LockClient::Write); etcd: /v3/kv/put. catch_up_after_s: time after the "
+         "N closed-loop clients, each its own connection and key, 64-byte values. murphy: fenced store write "
+         "with "
+         "the client's own lock token (LockClient::Write); etcd: /v3/kv/put. catch_up_after_s: time after "
+         "the "
          "load until every member has applied what was committed"},
         {"keepalive",
          "leases granted first (TTL 300 s); K closed-loop clients renew them round robin; leader CPU = "
@@ -692,11 +725,13 @@ int Run(BenchOptions options) {
          "continuously; kill -9 the leader; time from the kill to the first successful write "
          "started after the kill; the member is restarted and the cluster healthy before the next trial"},
         {"false_elections",
-         "no load; SIGSTOP the leader for the pause, SIGCONT, wait max(0.5 s, 2 x election timeout); elections = "
+         "no load; SIGSTOP the leader for the pause, SIGCONT, wait max(0.5 s, 2 x election timeout); "
+         "elections = "
          "increase of the highest raft term any member reports; leader_changes = trials after which another "
          "member leads"},
         {"client_placement",
-         "murphy clients find the leader themselves; etcd clients connect to the leader's gateway (no forwarding "
+         "murphy clients find the leader themselves; etcd clients connect to the leader's gateway (no "
+         "forwarding "
          "hop) and move to the next member after a connection error or timeout"}}}};
   report["systems"] = json::object();
 
@@ -723,7 +758,8 @@ int Run(BenchOptions options) {
     for (const std::string& system : options.systems) {
       json& out = report["systems"][system];
       Status status = RunSystem(loop, options, system, phase.timing, phase.name, phase.workloads, out);
-      if (!status.ok()) RecordError(out, system + " (" + phase.timing.label + ", " + phase.name + ")", status);
+      if (!status.ok())
+        RecordError(out, system + " (" + phase.timing.label + ", " + phase.name + ")", status);
       if (out.contains("errors")) exit_code = 1;
     }
   }
@@ -769,18 +805,25 @@ int main(int argc, char** argv) {
   murphy::bench::BenchOptions options;
   CLI::App app{"system_bench: murphyd and etcd side by side on loopback (see docs/benchmarks.md)"};
   app.add_flag("--quick", options.quick, "Short run: 2 s windows, 3 failover trials, 2 pause trials");
-  app.add_option("--trials", options.trials, "Failover trials per system and timing")->check(CLI::PositiveNumber);
-  app.add_option("--pause-trials", options.pause_trials, "SIGSTOP trials per pause length")->check(CLI::PositiveNumber);
-  app.add_option("--only", options.only, "Run only these workloads: lock_cycle writes failover false_elections keepalive")
+  app.add_option("--trials", options.trials, "Failover trials per system and timing")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--pause-trials", options.pause_trials, "SIGSTOP trials per pause length")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--only", options.only,
+                 "Run only these workloads: lock_cycle writes failover false_elections keepalive")
       ->delimiter(',');
   app.add_option("--systems", options.systems, "murphy,etcd (default both)")->delimiter(',');
-  app.add_option("--write-clients", options.write_clients, "Client counts of the write workload (default 1,16,64)")
+  app.add_option("--write-clients", options.write_clients,
+                 "Client counts of the write workload (default 1,16,64)")
       ->delimiter(',');
-  app.add_option("--leases", options.leases, "Live leases in the keepalive workload")->check(CLI::PositiveNumber);
-  app.add_option("--keepalive-clients", options.keepalive_clients, "Clients renewing leases")->check(CLI::PositiveNumber);
+  app.add_option("--leases", options.leases, "Live leases in the keepalive workload")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--keepalive-clients", options.keepalive_clients, "Clients renewing leases")
+      ->check(CLI::PositiveNumber);
   app.add_option("--measure-s", options.measure_seconds, "Measurement window of each steady workload")
       ->check(CLI::PositiveNumber);
-  app.add_option("--warmup-s", options.warmup_seconds, "Warm-up before each window")->check(CLI::NonNegativeNumber);
+  app.add_option("--warmup-s", options.warmup_seconds, "Warm-up before each window")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--output-dir", options.output_directory, "Where system.json and system.svg go");
   app.add_option("--work-dir", options.work_directory, "Data and logs of the clusters (default: a temp dir)");
   app.add_option("--murphyd", options.murphyd_path, "murphyd binary");

@@ -82,7 +82,8 @@ Result<HttpReply> PostAndWait(asio::io_context& loop, HttpConnection& connection
   std::optional<Result<HttpReply>> result;
   connection.Post("/v3/kv/put", body, timeout, [&](Result<HttpReply> reply) { result = std::move(reply); });
   EXPECT_FALSE(result.has_value()) << "the callback must not run inline";
-  RunLoopUntil(loop, [&] { return result.has_value(); }, Seconds(10));
+  RunLoopUntil(
+      loop, [&] { return result.has_value(); }, Seconds(10));
   if (!result) return InternalError("no callback");
   return std::move(*result);
 }
@@ -150,7 +151,8 @@ TEST(HttpConnectionTest, ReportsARefusedConnection) {
   uint16_t port = 0;
   {
     asio::io_context context;
-    asio::ip::tcp::acceptor acceptor(context, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::ip::tcp::acceptor acceptor(context,
+                                     asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     port = acceptor.local_endpoint().port();
   }  // closed: nothing listens there now
   asio::io_context loop;

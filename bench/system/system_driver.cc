@@ -72,7 +72,8 @@ class MurphyDriver final : public SystemDriver {
     writers_[static_cast<size_t>(writer)]->lock_client().Write(
         handle, Name("bench-resource-", writer), value_,
         [this, done = std::move(done)](client::WriteReply reply) {
-          if (!reply.status.ok()) last_error_ = "write: " + reply.status.ToString() + " " + lost_.substr(0, 300);
+          if (!reply.status.ok())
+            last_error_ = "write: " + reply.status.ToString() + " " + lost_.substr(0, 300);
           done(reply.status.ok());
         },
         options);
@@ -83,7 +84,8 @@ class MurphyDriver final : public SystemDriver {
     Result<std::unique_ptr<remote::RemoteClient>> client = NewClient();
     if (!client.ok()) return client.status();
     cycle_client_ = std::move(*client);
-    const client::CallResult granted = cycle_client_->Call(protocol::GrantLeaseRequest{Seconds(60)}, Seconds(10));
+    const client::CallResult granted =
+        cycle_client_->Call(protocol::GrantLeaseRequest{Seconds(60)}, Seconds(10));
     if (!granted.status.ok()) return granted.status;
     const auto* lease = std::get_if<protocol::LeaseBody>(&granted.response->body);
     if (lease == nullptr) return InternalError("grant answered without a lease");
@@ -93,20 +95,21 @@ class MurphyDriver final : public SystemDriver {
 
   void LockCycle(DoneCallback done) override {
     client::Channel& channel = cycle_client_->channel();
-    channel.Call(protocol::AcquireRequest{"bench-cycle", cycle_lease_, protocol::AcquireMode::kTry, Duration::Zero()},
-                 Deadline::After(cycle_client_->env().MonotonicNow(), kRequestTimeout),
-                 [this, done = std::move(done)](client::CallResult acquired) {
-                   const auto* body =
-                       acquired.response ? std::get_if<protocol::AcquireBody>(&acquired.response->body) : nullptr;
-                   if (!acquired.status.ok() || body == nullptr || body->state != protocol::AcquireState::kGranted) {
-                     done(false);
-                     return;
-                   }
-                   client::Channel& channel = cycle_client_->channel();
-                   channel.Call(protocol::ReleaseRequest{"bench-cycle", cycle_lease_},
-                                Deadline::After(cycle_client_->env().MonotonicNow(), kRequestTimeout),
-                                [done](client::CallResult released) { done(released.status.ok()); });
-                 });
+    channel.Call(
+        protocol::AcquireRequest{"bench-cycle", cycle_lease_, protocol::AcquireMode::kTry, Duration::Zero()},
+        Deadline::After(cycle_client_->env().MonotonicNow(), kRequestTimeout),
+        [this, done = std::move(done)](client::CallResult acquired) {
+          const auto* body =
+              acquired.response ? std::get_if<protocol::AcquireBody>(&acquired.response->body) : nullptr;
+          if (!acquired.status.ok() || body == nullptr || body->state != protocol::AcquireState::kGranted) {
+            done(false);
+            return;
+          }
+          client::Channel& channel = cycle_client_->channel();
+          channel.Call(protocol::ReleaseRequest{"bench-cycle", cycle_lease_},
+                       Deadline::After(cycle_client_->env().MonotonicNow(), kRequestTimeout),
+                       [done](client::CallResult released) { done(released.status.ok()); });
+        });
   }
 
   Status PrepareLeases(int count, int workers) override {
@@ -118,17 +121,20 @@ class MurphyDriver final : public SystemDriver {
       if (!client.ok()) return client.status();
       owners_.push_back(std::move(*client));
     }
-    const uint64_t failed = RunBounded(loop_, count, 256, kSetupTimeout, [this](int index, int, DoneCallback done) {
-      remote::RemoteClient& owner = *owners_[static_cast<size_t>(index / kMurphyLeasesPerClient)];
-      owner.channel().Call(protocol::GrantLeaseRequest{Seconds(300)},
-                           Deadline::After(owner.env().MonotonicNow(), Seconds(20)),
-                           [this, index, done = std::move(done)](client::CallResult result) {
-                             const auto* lease =
-                                 result.response ? std::get_if<protocol::LeaseBody>(&result.response->body) : nullptr;
-                             if (result.status.ok() && lease != nullptr) leases_[static_cast<size_t>(index)] = lease->lease;
-                             done(result.status.ok() && lease != nullptr);
-                           });
-    });
+    const uint64_t failed =
+        RunBounded(loop_, count, 256, kSetupTimeout, [this](int index, int, DoneCallback done) {
+          remote::RemoteClient& owner = *owners_[static_cast<size_t>(index / kMurphyLeasesPerClient)];
+          owner.channel().Call(
+              protocol::GrantLeaseRequest{Seconds(300)},
+              Deadline::After(owner.env().MonotonicNow(), Seconds(20)),
+              [this, index, done = std::move(done)](client::CallResult result) {
+                const auto* lease =
+                    result.response ? std::get_if<protocol::LeaseBody>(&result.response->body) : nullptr;
+                if (result.status.ok() && lease != nullptr)
+                  leases_[static_cast<size_t>(index)] = lease->lease;
+                done(result.status.ok() && lease != nullptr);
+              });
+        });
     if (failed > 0) return UnavailableError(std::to_string(failed) + " lease grant(s) failed");
     next_lease_.resize(static_cast<size_t>(workers));
     for (int w = 0; w < workers; ++w) next_lease_[static_cast<size_t>(w)] = w;
@@ -176,30 +182,34 @@ class MurphyDriver final : public SystemDriver {
 class EtcdClient {
  public:
   EtcdClient(asio::io_context& loop, const std::vector<uint16_t>& ports, int member)
-      : ports_(ports), member_(member), connection_(HttpConnection::Create(loop, "127.0.0.1", ports[static_cast<size_t>(member)])) {}
+      : ports_(ports),
+        member_(member),
+        connection_(HttpConnection::Create(loop, "127.0.0.1", ports[static_cast<size_t>(member)])) {}
   ~EtcdClient() { connection_->Close(); }
 
   // `done(reply)` with the parsed JSON body of a 200 answer, or nullopt on failure.
-  void Post(const std::string& path, const std::string& body, std::function<void(std::optional<nlohmann::json>)> done) {
-    connection_->Post(path, body, kEtcdAttemptTimeout, [this, path, done = std::move(done)](Result<HttpReply> reply) {
-      if (!reply.ok()) {
-        if (reply.status().code() != StatusCode::kCancelled) MoveOn();
-        last_error_ = path + ": " + reply.status().ToString();
-        done(std::nullopt);
-        return;
-      }
-      if (reply->status != 200) {
-        last_error_ = path + ": HTTP " + std::to_string(reply->status) + " " + reply->body.substr(0, 200);
-        done(std::nullopt);
-        return;
-      }
-      nlohmann::json json = nlohmann::json::parse(reply->body, nullptr, false);
-      if (json.is_discarded()) {
-        done(std::nullopt);
-        return;
-      }
-      done(std::move(json));
-    });
+  void Post(const std::string& path, const std::string& body,
+            std::function<void(std::optional<nlohmann::json>)> done) {
+    connection_->Post(
+        path, body, kEtcdAttemptTimeout, [this, path, done = std::move(done)](Result<HttpReply> reply) {
+          if (!reply.ok()) {
+            if (reply.status().code() != StatusCode::kCancelled) MoveOn();
+            last_error_ = path + ": " + reply.status().ToString();
+            done(std::nullopt);
+            return;
+          }
+          if (reply->status != 200) {
+            last_error_ = path + ": HTTP " + std::to_string(reply->status) + " " + reply->body.substr(0, 200);
+            done(std::nullopt);
+            return;
+          }
+          nlohmann::json json = nlohmann::json::parse(reply->body, nullptr, false);
+          if (json.is_discarded()) {
+            done(std::nullopt);
+            return;
+          }
+          done(std::move(json));
+        });
   }
   const std::string& last_error() const { return last_error_; }
   void SetMember(int member) {
@@ -248,7 +258,8 @@ class EtcdDriver final : public SystemDriver {
   }
 
   void Write(int writer, DoneCallback done) override {
-    const nlohmann::json body = {{"key", Base64Encode(Name("bench-resource-", writer))}, {"value", encoded_value_}};
+    const nlohmann::json body = {{"key", Base64Encode(Name("bench-resource-", writer))},
+                                 {"value", encoded_value_}};
     writers_[static_cast<size_t>(writer)]->Post(
         "/v3/kv/put", body.dump(),
         [done = std::move(done)](std::optional<nlohmann::json> reply) { done(reply.has_value()); });
@@ -263,40 +274,42 @@ class EtcdDriver final : public SystemDriver {
       finished = true;
       if (reply && reply->contains("ID")) lease = JsonId((*reply)["ID"]);
     });
-    RunLoopUntil(loop_, [&] { return finished; }, Seconds(10));
+    RunLoopUntil(
+        loop_, [&] { return finished; }, Seconds(10));
     if (!lease || *lease == 0) return UnavailableError("etcd lease grant failed");
     cycle_lease_ = *lease;
     return Status::Ok();
   }
 
   void LockCycle(DoneCallback done) override {
-    const nlohmann::json body = {{"name", Base64Encode("bench-cycle")}, {"lease", std::to_string(cycle_lease_)}};
-    cycle_client_->Post("/v3/lock/lock", body.dump(),
-                        [this, done = std::move(done)](std::optional<nlohmann::json> reply) {
-                          if (!reply || !reply->contains("key") || !(*reply)["key"].is_string()) {
-                            done(false);
-                            return;
-                          }
-                          const nlohmann::json unlock = {{"key", (*reply)["key"]}};
-                          cycle_client_->Post("/v3/lock/unlock", unlock.dump(),
-                                              [done](std::optional<nlohmann::json> released) {
-                                                done(released.has_value());
-                                              });
-                        });
+    const nlohmann::json body = {{"name", Base64Encode("bench-cycle")},
+                                 {"lease", std::to_string(cycle_lease_)}};
+    cycle_client_->Post(
+        "/v3/lock/lock", body.dump(), [this, done = std::move(done)](std::optional<nlohmann::json> reply) {
+          if (!reply || !reply->contains("key") || !(*reply)["key"].is_string()) {
+            done(false);
+            return;
+          }
+          const nlohmann::json unlock = {{"key", (*reply)["key"]}};
+          cycle_client_->Post("/v3/lock/unlock", unlock.dump(),
+                              [done](std::optional<nlohmann::json> released) { done(released.has_value()); });
+        });
   }
 
   Status PrepareLeases(int count, int workers) override {
     lease_workers_ = workers;
     while (static_cast<int>(lease_clients_.size()) < workers) lease_clients_.push_back(NewClient());
     leases_.assign(static_cast<size_t>(count), 0);
-    const uint64_t failed = RunBounded(loop_, count, workers, kSetupTimeout, [this](int index, int slot, DoneCallback done) {
-      lease_clients_[static_cast<size_t>(slot)]->Post(
-          "/v3/lease/grant", R"({"TTL":300})", [this, index, done = std::move(done)](std::optional<nlohmann::json> reply) {
-            const uint64_t id = reply && reply->contains("ID") ? JsonId((*reply)["ID"]) : 0;
-            leases_[static_cast<size_t>(index)] = id;
-            done(id != 0);
-          });
-    });
+    const uint64_t failed =
+        RunBounded(loop_, count, workers, kSetupTimeout, [this](int index, int slot, DoneCallback done) {
+          lease_clients_[static_cast<size_t>(slot)]->Post(
+              "/v3/lease/grant", R"({"TTL":300})",
+              [this, index, done = std::move(done)](std::optional<nlohmann::json> reply) {
+                const uint64_t id = reply && reply->contains("ID") ? JsonId((*reply)["ID"]) : 0;
+                leases_[static_cast<size_t>(index)] = id;
+                done(id != 0);
+              });
+        });
     if (failed > 0) return UnavailableError(std::to_string(failed) + " lease grant(s) failed");
     next_lease_.resize(static_cast<size_t>(workers));
     for (int w = 0; w < workers; ++w) next_lease_[static_cast<size_t>(w)] = w;

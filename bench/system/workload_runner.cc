@@ -23,7 +23,8 @@ bool RunLoopUntil(asio::io_context& loop, const std::function<bool()>& done, Dur
   return true;
 }
 
-LoopStats RunClosedLoop(asio::io_context& loop, const ClosedLoopOptions& options, const Operation& operation) {
+LoopStats RunClosedLoop(asio::io_context& loop, const ClosedLoopOptions& options,
+                        const Operation& operation) {
   struct Shared {
     BenchClock::time_point window_open;
     BenchClock::time_point window_close;
@@ -52,7 +53,8 @@ LoopStats RunClosedLoop(asio::io_context& loop, const ClosedLoopOptions& options
       if (finished >= shared->window_open && finished < shared->window_close) {
         if (ok) {
           ++shared->stats.completed;
-          shared->stats.latency_us.push_back(std::chrono::duration<double, std::micro>(finished - started).count());
+          shared->stats.latency_us.push_back(
+              std::chrono::duration<double, std::micro>(finished - started).count());
         } else {
           ++shared->stats.errors;
         }
@@ -114,7 +116,8 @@ uint64_t RunBounded(asio::io_context& loop, int total, int concurrency, Duration
     });
   };
   for (int slot = 0; slot < std::min(concurrency, total); ++slot) (*start_next)(slot);
-  RunLoopUntil(loop, [&] { return shared->finished >= total; }, timeout);
+  RunLoopUntil(
+      loop, [&] { return shared->finished >= total; }, timeout);
   const uint64_t failed = shared->failed + static_cast<uint64_t>(total - shared->finished);
   start_next.reset();
   return failed;
