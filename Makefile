@@ -5,13 +5,14 @@ SANITIZE := build/asan
 TSAN := build/tsan
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: help deps build test test-release test-sanitize test-fuzz fuzz-build tsan bench fuzz demo soak clean
+.PHONY: help deps build test test-release test-sanitize test-fuzz fuzz-build tsan bench bench-system fuzz demo soak clean
 
 help:
 	@echo "make demo   build and run the main job (murphy demo)"
 	@echo "make test   build, then run every test in release and in the ASan+UBSan build"
 	@echo "make build  release build (assertions on)"
 	@echo "make bench  micro-benchmarks (Google Benchmark)"
+	@echo "make bench-system  murphyd vs etcd, 3 nodes each on loopback (SYSTEM_BENCH_ARGS=--quick)"
 	@echo "make tsan   ThreadSanitizer build and its tests"
 	@echo "make fuzz   libFuzzer (clang) on every decoder, FUZZ_SECONDS each (default 60);"
 	@echo "            make test runs three of them for FUZZ_TEST_SECONDS (default 30)"
@@ -55,6 +56,15 @@ bench: build
 	  $$binary --benchmark_min_time=0.2 --benchmark_out=bench-results/$$(basename $$binary).json \
 	    --benchmark_out_format=json || exit 1; \
 	done
+
+# The whole-system benchmark: 3-member murphyd and etcd clusters on loopback, the same
+# workloads against each; writes bench-results/system.json and system.svg (see
+# docs/benchmarks.md). SYSTEM_BENCH_ARGS passes flags, e.g. --quick or --only writes.
+SYSTEM_BENCH_ARGS ?=
+bench-system: deps $(RELEASE)/build.ninja
+	@scripts/install-deps etcd
+	cmake --build $(RELEASE) -j $(JOBS) --target system_bench murphyd
+	$(RELEASE)/bench/system_bench --output-dir bench-results $(SYSTEM_BENCH_ARGS)
 
 # Many seeds of the replicated KV store under the random nemesis; a failure prints its
 # seed and replay command.
