@@ -23,6 +23,7 @@
 #include "murphy/posix/posix_env.h"
 #include "murphy/server/admin_server.h"
 #include "murphy/server/daemon_config.h"
+#include "murphy/server/membership_admin.h"
 #include "murphy/server/node_admin.h"
 
 namespace murphy::server {
@@ -60,6 +61,20 @@ void Log(std::string_view level, std::string_view event,
   line += '\n';
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
+}
+
+// Members added at runtime carry their address in the configuration (the change's
+// context): tell the transport, so this node can reach them. Called by the shell
+// at startup and on every configuration change; a bad address is logged, not fatal
+// (the member is then unreachable from here, as if partitioned).
+void TellTransportMemberAddresses(posix::PosixEnv& env, const raft::Membership& membership) {
+  const Status applied =
+      ApplyMemberAddresses(membership, env.self(), [&env](NodeId member, const HostPort& address) {
+        return env.AddPeer(member, posix::PeerAddress{address.host, address.port});
+      });
+  Log(applied.ok() ? "info" : "error", "membership",
+      {{"configuration", raft::DescribeMembership(membership)},
+       {"error", applied.ok() ? "none" : applied.ToString()}});
 }
 
 int Run(const DaemonConfig& config) {
@@ -104,6 +119,10 @@ int Run(const DaemonConfig& config) {
     node_options.members.push_back(NodeId(static_cast<uint32_t>(id)));
   node_options.tick_interval = Milliseconds(config.tick_ms);
   node_options.election_ticks = config.election_ticks;
+  node_options.join = validated->join;
+  node_options.on_membership = [&env](const raft::Membership& membership) {
+    TellTransportMemberAddresses(*env, membership);
+  };
   auto lock_node = std::make_unique<locksvc::LockNode>(*env, std::move(lock_options));
   node::NodeShell* node = &lock_node->shell();
   Log("info", "started",
@@ -213,6 +232,7 @@ int main(int argc, char** argv) {
   app.add_option("--tick-ms", config.tick_ms, "Raft tick interval in milliseconds");
   app.add_option("--election-ticks", config.election_ticks, "Election timeout in ticks");
   app.add_option("--trace", config.trace, "Append a JSON-lines trace (simulator schema) to FILE");
+  app.add_flag("--join", config.join, "Start with no configuration and wait to be added by the leader");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
