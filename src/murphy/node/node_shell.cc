@@ -10,6 +10,8 @@ namespace murphy::node {
 namespace {
 
 constexpr size_t kMaxMembers = 1024;
+// Starts the contexts section of a version-2 membership encoding.
+constexpr uint8_t kMembershipContextsTag = 0x02;
 
 // WAL entries carry Raft's entry type in their first byte (the WAL is generic:
 // index, term, bytes).
@@ -50,6 +52,16 @@ std::string EncodeMembership(const raft::Membership& membership) {
   for (const NodeId voter : membership.voters) writer.PutVarint(voter.value());
   writer.PutVarint(membership.learners.size());
   for (const NodeId learner : membership.learners) writer.PutVarint(learner.value());
+  // Version 2: the contexts follow as a tagged section. Without contexts the bytes
+  // are exactly version 1's, which older builds wrote (and still read).
+  if (!membership.contexts.empty()) {
+    writer.PutU8(kMembershipContextsTag);
+    writer.PutVarint(membership.contexts.size());
+    for (const auto& [id, context] : membership.contexts) {
+      writer.PutVarint(id.value());
+      writer.PutString(context);
+    }
+  }
   const Bytes bytes = writer.Take();
   return std::string(bytes.begin(), bytes.end());
 }
@@ -63,23 +75,58 @@ Result<raft::Membership> DecodeMembership(std::span<const uint8_t> bytes) {
     for (uint64_t i = 0; i < count; ++i) {
       uint64_t id = 0;
       if (!reader.GetVarint(&id) || id == 0 || id > UINT32_MAX) return DataLossError("membership: bad id");
-      list->push_back(NodeId(static_cast<uint32_t>(id)));
+      const NodeId node(static_cast<uint32_t>(id));
+      // Raft asserts these; a damaged WAL must be an error, not a crash.
+      if (!list->empty() && list->back() >= node) return DataLossError("membership: ids not sorted");
+      list->push_back(node);
     }
   }
-  if (!reader.at_end()) return DataLossError("membership: trailing bytes");
+  for (const NodeId learner : membership.learners) {
+    if (membership.IsVoter(learner)) return DataLossError("membership: a member both voter and learner");
+  }
+  if (membership.voters.empty() && !membership.learners.empty()) {
+    return DataLossError("membership: learners without a voter");
+  }
+  if (!reader.at_end()) {
+    uint8_t tag = 0;
+    uint64_t count = 0;
+    if (!reader.GetU8(&tag) || tag != kMembershipContextsTag) return DataLossError("membership: trailing bytes");
+    if (!reader.GetVarint(&count) || count > membership.voters.size() + membership.learners.size()) {
+      return DataLossError("membership: bad context count");
+    }
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t id = 0;
+      std::span<const uint8_t> context;
+      if (!reader.GetVarint(&id) || id == 0 || id > UINT32_MAX) return DataLossError("membership: bad context id");
+      const NodeId node(static_cast<uint32_t>(id));
+      if (!membership.Contains(node)) return DataLossError("membership: a context for a non-member");
+      if (!reader.GetLengthPrefixed(raft::kMaxConfigChangeContextBytes, &context) || context.empty()) {
+        return DataLossError("membership: bad context");
+      }
+      if (!membership.contexts.emplace(node, std::string(AsText(context))).second) {
+        return DataLossError("membership: a context twice");
+      }
+    }
+    if (!reader.at_end()) return DataLossError("membership: trailing bytes");
+  }
   return membership;
 }
 
 NodeShell::NodeShell(Env& env, NodeOptions options, std::unique_ptr<StateMachine> state_machine)
     : env_(env), options_(std::move(options)), state_machine_(std::move(state_machine)) {
   MURPHY_ASSERT(state_machine_ != nullptr);
-  MURPHY_ASSERT_MSG(
-      std::find(options_.members.begin(), options_.members.end(), env_.self()) != options_.members.end(),
-      "a node must be one of its bootstrap members");
+  if (options_.join) {
+    MURPHY_ASSERT_MSG(options_.members.empty(), "a joining node has no bootstrap members");
+  } else {
+    MURPHY_ASSERT_MSG(
+        std::find(options_.members.begin(), options_.members.end(), env_.self()) != options_.members.end(),
+        "a node must be one of its bootstrap members");
+  }
   env_.SetReceiver([this](NodeId source, std::span<const uint8_t> payload) { OnReceive(source, payload); });
   if (options_.service != nullptr) options_.service->Attach(this);
   Recover();
   if (stopped_) return;
+  ReportMembership();
   tick_timer_ = env_.SetTimer(options_.tick_interval, [this] { Tick(); });
   Drive();
 }
@@ -110,6 +157,44 @@ void NodeShell::Campaign() {
   Drive();
 }
 
+const raft::Membership& NodeShell::membership() const {
+  static const raft::Membership kNone;
+  return raw_ == nullptr ? kNone : raw_->raft().membership();
+}
+
+Result<LogIndex> NodeShell::ProposeMembershipChange(const raft::ConfigChange& change) {
+  if (!is_leader()) return UnavailableError("not the leader");
+  if (change.node == raft::kNoNode) return InvalidArgumentError("membership change: node 0");
+  if (change.context.size() > raft::kMaxConfigChangeContextBytes) {
+    return InvalidArgumentError("membership change: context too long");
+  }
+  Result<LogIndex> index = raw_->ProposeMembershipChange(change);
+  if (!index.ok()) return index.status();
+  env_.Trace("membership_proposed", {{"change", raft::DescribeConfigChange(change)}, {"index", index->value()}});
+  // The proposal goes out on the next Drive; run it now unless we are inside one.
+  if (!driving_) Drive();
+  return index;
+}
+
+void NodeShell::ReportMembership() {
+  if (stopped_ || raw_ == nullptr) return;
+  const raft::Membership& current = raw_->raft().membership();
+  if (reported_membership_.has_value() && *reported_membership_ == current) return;
+  reported_membership_ = current;
+  env_.Trace("membership", {{"configuration", raft::DescribeMembership(current)}});
+  if (options_.on_membership) options_.on_membership(current);
+}
+
+bool NodeShell::HasMembersAddedAtRuntime() const {
+  const raft::Membership& current = raw_->raft().membership();
+  for (const std::vector<NodeId>* list : {&current.voters, &current.learners}) {
+    for (const NodeId member : *list) {
+      if (std::find(options_.members.begin(), options_.members.end(), member) == options_.members.end()) return true;
+    }
+  }
+  return false;
+}
+
 Result<LogIndex> NodeShell::ProposeCommand(std::string command) {
   if (!is_leader()) return UnavailableError("not the leader");
   if (pending_commands_.size() >= options_.max_pending_commands) return UnavailableError("too many pending");
@@ -137,7 +222,9 @@ void NodeShell::Recover() {
   RecoveredState& state = opened->state;
 
   raft::RestoreState restore;
-  restore.membership.voters = options_.members;
+  // A joining node starts with no configuration (raft.h): it waits for the leader's
+  // snapshot. Either way a recovered snapshot's membership replaces this one.
+  if (!options_.join) restore.membership.voters = options_.members;
   std::sort(restore.membership.voters.begin(), restore.membership.voters.end());
   if (state.hard_state.has_value()) {
     restore.hard_state = {state.hard_state->term, state.hard_state->vote, state.hard_state->commit};
@@ -464,6 +551,7 @@ void NodeShell::OnSoftState(const raft::SoftState& soft) {
   const bool was_leader = soft_state_.role == raft::Role::kLeader;
   const bool now_leader = soft.role == raft::Role::kLeader;
   soft_state_ = soft;
+  ReportMembership();
   if (!was_leader && now_leader) {
     if (options_.observer != nullptr) options_.observer->OnBecameLeader(env_.self(), term());
     env_.Trace("became_leader", {{"term", term().value()}});
@@ -494,8 +582,18 @@ void NodeShell::OnSoftState(const raft::SoftState& soft) {
 }
 
 void NodeShell::MaybeSnapshot() {
-  if (stopped_ || options_.snapshot_every_entries == 0) return;
-  if (applied_.value() - snapshot_index_.value() < options_.snapshot_every_entries) return;
+  if (stopped_) return;
+  // A node that has never compacted must do so once its configuration lists a
+  // member added at runtime: that member joins with an empty configuration and
+  // accepts the log only on top of a snapshot (raft.h), because the bootstrap
+  // configuration is in no log entry. Hence the first snapshot, whatever
+  // snapshot_every_entries says.
+  const bool must_compact =
+      raw_->raft().log().offset() == LogIndex() && applied_ > LogIndex() && HasMembersAddedAtRuntime();
+  if (!must_compact) {
+    if (options_.snapshot_every_entries == 0) return;
+    if (applied_.value() - snapshot_index_.value() < options_.snapshot_every_entries) return;
+  }
   // Raft may already hold a newer snapshot from the leader that a later Ready will
   // hand over (it arrived while this Ready was syncing): that one supersedes ours.
   if (raw_->raft().HasUnstableSnapshot() || applied_ <= raw_->raft().log().offset()) return;

@@ -22,7 +22,14 @@
 //     next Ready); only then send `messages_after_persist`, restore/apply, answer
 //     clients and reads, and Advance;
 //   - takes a snapshot every `snapshot_every_entries` applied entries (WAL
-//     SaveSnapshot, then RawNode::Compact, then WAL Compact).
+//     SaveSnapshot, then RawNode::Compact, then WAL Compact), and its first one as
+//     soon as the configuration lists a member added at runtime (a joining node
+//     catches up only from a snapshot);
+//   - membership at runtime: the leader proposes single-server changes
+//     (ProposeMembershipChange) whose context carries the new member's address; a
+//     node started with `join` waits, unconfigured, for the leader's snapshot;
+//     every change of the configuration in effect is reported to `on_membership`,
+//     and snapshots (WAL and InstallSnapshot) keep the contexts.
 //   - optionally drives a `NodeService` (options.service; the lock service uses it):
 //     frames of other types go to it, and it hears of every applied normal entry
 //     (with the state machine's result), of gaining and losing leadership and of
@@ -133,7 +140,21 @@ class NodeService {
 
 struct NodeOptions {
   // The bootstrap voters (the same on every node; this node's id is env.self()).
+  // Empty when `join` is set.
   std::vector<NodeId> members;
+  // Join an existing cluster instead of bootstrapping one: start with no
+  // configuration, never campaign, and wait for the leader (which added this node
+  // as a learner with NodeShell::ProposeMembershipChange) to send its snapshot.
+  // Once a snapshot is in the WAL it decides the configuration, so a restarted
+  // joined node may keep the flag. REQUIRES: members is empty.
+  bool join = false;
+  // Called on the loop with the configuration in effect (the latest in the log,
+  // committed or not — thesis §4.1 — with each member's context) once at startup
+  // (from the constructor: it must not call back into the shell, which is not
+  // constructed yet) and again whenever it changes: a change appended or
+  // truncated, a snapshot installed. The embedder tells its transport how to reach
+  // the members from the contexts (murphyd: Env peer addresses).
+  std::function<void(const raft::Membership&)> on_membership;
   Duration tick_interval = Milliseconds(10);
   // Election timeout in [election_ticks, 2 * election_ticks) ticks.
   int election_ticks = 10;
@@ -153,7 +174,8 @@ struct NodeOptions {
 class NodeShell {
  public:
   // Recovers from env.disk() and starts ticking. A failed recovery leaves the node
-  // stopped (see the contract). REQUIRES: options.members contains env.self().
+  // stopped (see the contract). REQUIRES: options.members contains env.self(), or
+  // options.join and options.members is empty.
   NodeShell(Env& env, NodeOptions options, std::unique_ptr<StateMachine> state_machine);
   ~NodeShell();
   NodeShell(const NodeShell&) = delete;
@@ -178,6 +200,22 @@ class NodeShell {
 
   // Starts an election now (tests, leadership handover).
   void Campaign();
+
+  // The configuration in effect on this node (the latest in its log, committed or
+  // not, with contexts); empty on a joining node before the leader's snapshot.
+  const raft::Membership& membership() const;
+  // On the leader: proposes one single-server change (raft/membership.h: add a
+  // learner with its context "HOST:PORT", promote a caught-up learner, remove a
+  // member). Returns the index of its log entry; it takes effect once appended and
+  // is final once committed (watch commit_index() or on_membership). Errors:
+  // Unavailable — not the leader, the previous change not committed yet, the leader
+  // not yet committed in its term, a leadership transfer in progress (retry later,
+  // possibly elsewhere); FailedPrecondition — the change does not apply (already a
+  // member, not a learner, the learner not caught up, removing the last voter);
+  // InvalidArgument — node 0 or a context over kMaxConfigChangeContextBytes.
+  // A new member can catch up only from a snapshot: the leader takes its first one
+  // as soon as it applies the change, if it has none (see MaybeSnapshot).
+  Result<LogIndex> ProposeMembershipChange(const raft::ConfigChange& change);
 
   // For a NodeService. Proposes `command` for the state machine: the index it will
   // have if it commits (it may not: a leader change can replace it). Unavailable if
@@ -219,6 +257,9 @@ class NodeShell {
   void ServeReads();
   void OnSoftState(const raft::SoftState& soft);
   void MaybeSnapshot();
+  // Calls options_.on_membership if the configuration differs from the last one reported.
+  void ReportMembership();
+  bool HasMembersAddedAtRuntime() const;
   void SendRaft(const raft::Message& message);
   Status PersistSnapshot(const raft::Snapshot& snapshot);
   Status SaveHardState(const raft::HardState& state);
@@ -247,9 +288,15 @@ class NodeShell {
   std::map<LogIndex, PendingCommand> pending_commands_;
   std::map<uint64_t, PendingRead> pending_reads_;  // by ReadIndex request id
   uint64_t next_read_id_ = 1;
+  std::optional<raft::Membership> reported_membership_;
 };
 
-// The WAL's snapshot membership bytes (exposed for tests).
+// The WAL's snapshot membership bytes (exposed for tests). Version 1 (before
+// contexts): voters then learners, as counted varint lists. Version 2 appends, only
+// if there are contexts, a tag byte and the (id, context) pairs, so a membership
+// without contexts encodes exactly as version 1 did and old WALs decode unchanged.
+// DecodeMembership returns DataLoss for anything malformed (unsorted or overlapping
+// lists, a context for a non-member, trailing bytes); it never crashes.
 std::string EncodeMembership(const raft::Membership& membership);
 Result<raft::Membership> DecodeMembership(std::span<const uint8_t> bytes);
 

@@ -127,6 +127,44 @@ TEST(MembershipCodecTest, RoundTrip) {
   EXPECT_FALSE(DecodeMembership(Bytes{200}).ok());
 }
 
+// Old data directories: the snapshot membership bytes that the encoder wrote
+// before contexts existed (voters, then learners, as counted varint lists) still
+// decode, and a membership without contexts still encodes to exactly those bytes.
+TEST(MembershipCodecTest, VersionOneBytesStillDecode) {
+  const Bytes version_one{3, 1, 2, 5, 1, 9};  // voters (1 2 5), learners (9)
+  Result<raft::Membership> decoded = DecodeMembership(version_one);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, (raft::Membership{{NodeId(1), NodeId(2), NodeId(5)}, {NodeId(9)}}));
+  const std::string encoded = EncodeMembership(*decoded);
+  EXPECT_EQ(Bytes(encoded.begin(), encoded.end()), version_one);
+}
+
+TEST(MembershipCodecTest, ContextsRoundTripAndDamageIsAnError) {
+  raft::Membership membership{
+      {NodeId(1), NodeId(2), NodeId(5)}, {NodeId(9)}, {{NodeId(5), "10.1.1.5:7005"}, {NodeId(9), "[::1]:7009"}}};
+  const std::string bytes = EncodeMembership(membership);
+  Result<raft::Membership> decoded = DecodeMembership(AsBytes(bytes));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, membership);
+  for (size_t length = 7; length < bytes.size(); ++length) {  // [0, 7) is a valid version-1 prefix
+    EXPECT_FALSE(DecodeMembership(AsBytes(std::string_view(bytes).substr(0, length))).ok()) << length;
+  }
+  EXPECT_FALSE(DecodeMembership(Bytes{2, 2, 1, 0}).ok());             // voters not sorted
+  EXPECT_FALSE(DecodeMembership(Bytes{1, 1, 1, 1}).ok());             // voter and learner
+  EXPECT_FALSE(DecodeMembership(Bytes{1, 1, 0, 7, 1, 1, 1, 'a'}).ok());  // unknown tag
+  EXPECT_FALSE(DecodeMembership(Bytes{1, 1, 0, 2, 1, 3, 1, 'a'}).ok());  // context for a non-member
+  EXPECT_FALSE(DecodeMembership(Bytes{1, 1, 0, 2, 1, 1, 0}).ok());       // empty context
+  EXPECT_TRUE(DecodeMembership(Bytes{1, 1, 0, 2, 1, 1, 1, 'a'}).ok());
+  // Random damage never crashes (every result is fine, as long as we get one).
+  Rng rng(11);
+  for (int i = 0; i < 5000; ++i) {
+    std::string damaged = bytes;
+    damaged[rng.Uniform(damaged.size())] = static_cast<char>(rng.Uniform(256));
+    if (rng.Bernoulli(0.3)) damaged.resize(rng.Uniform(damaged.size() + 1));
+    DecodeMembership(AsBytes(damaged)).status().IgnoreError();
+  }
+}
+
 // --- The shell on a simulated cluster ----------------------------------------------
 
 struct ClusterOptions {

@@ -58,6 +58,13 @@ void Cluster::AddNode(NodeId id) {
   nodes_.emplace(id, std::move(node));
 }
 
+void Cluster::AddUnconfiguredNode(NodeId id) {
+  MURPHY_ASSERT(!nodes_.contains(id));
+  Node node{nullptr, MemoryStorage(Membership{}), {}, {}, 0, Membership{}, LogIndex(0), Term(0), LogIndex(0), Term(0)};
+  node.raw = std::make_unique<RawNode>(ConfigFor(id, 0), node.storage.Restore());
+  nodes_.emplace(id, std::move(node));
+}
+
 void Cluster::RestoreStateMachine(NodeId id, const Snapshot& snapshot) {
   Node& node = nodes_.at(id);
   Result<std::vector<Entry>> entries = DecodeAppliedEntries(snapshot.data);

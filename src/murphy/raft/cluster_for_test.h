@@ -89,6 +89,9 @@ class Cluster {
   // Starts a brand-new node `id` (not yet a member) with the bootstrap membership
   // and an empty disk, as a joining node is started. REQUIRES: id is new.
   void AddNode(NodeId id);
+  // Starts a brand-new node `id` with NO configuration and an empty disk, as
+  // murphyd --join starts one: it must wait for the leader's snapshot.
+  void AddUnconfiguredNode(NodeId id);
 
   // Handles one Ready of `id` the way a correct node shell does: send `messages`,
   // persist, send `messages_after_persist`, apply, Advance. False if none.

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <iterator>
+#include <span>
 
+#include "murphy/core/assert.h"
 #include "murphy/core/codec.h"
 
 namespace murphy::raft {
@@ -20,13 +22,18 @@ std::string DescribeConfigChange(const ConfigChange& change) {
       name = "remove";
       break;
   }
-  return std::string(name) + " " + ToString(change.node);
+  std::string text = std::string(name) + " " + ToString(change.node);
+  if (!change.context.empty()) text += " context=" + change.context;
+  return text;
 }
 
 std::string EncodeConfigChange(const ConfigChange& change) {
+  MURPHY_ASSERT(change.context.size() <= kMaxConfigChangeContextBytes);
   ByteWriter writer;
+  if (!change.context.empty()) writer.PutU8(kConfigChangeVersion2);
   writer.PutU8(static_cast<uint8_t>(change.type));
   writer.PutVarint(change.node.value());
+  if (!change.context.empty()) writer.PutString(change.context);
   Bytes bytes = writer.Take();
   return std::string(AsText(bytes));
 }
@@ -35,14 +42,24 @@ Result<ConfigChange> DecodeConfigChange(std::string_view data) {
   ByteReader reader(AsBytes(data));
   uint8_t type = 0;
   uint64_t node = 0;
-  if (!reader.GetU8(&type) || !reader.GetVarint(&node) || !reader.at_end()) {
-    return InvalidArgumentError("config change: malformed");
+  if (!reader.GetU8(&type)) return InvalidArgumentError("config change: malformed");
+  const bool has_context = type == kConfigChangeVersion2;
+  if (has_context && !reader.GetU8(&type)) return InvalidArgumentError("config change: malformed");
+  if (!reader.GetVarint(&node)) return InvalidArgumentError("config change: malformed");
+  std::span<const uint8_t> context;
+  if (has_context) {
+    if (!reader.GetLengthPrefixed(kMaxConfigChangeContextBytes, &context)) {
+      return InvalidArgumentError("config change: malformed or oversized context");
+    }
+    if (context.empty()) return InvalidArgumentError("config change: empty context in version 2");
   }
+  if (!reader.at_end()) return InvalidArgumentError("config change: malformed");
   if (type < 1 || type > static_cast<uint8_t>(ConfigChangeType::kRemove)) {
     return InvalidArgumentError("config change: unknown type");
   }
   if (node == 0 || node > UINT32_MAX) return InvalidArgumentError("config change: bad node id");
-  return ConfigChange{static_cast<ConfigChangeType>(type), NodeId(static_cast<uint32_t>(node))};
+  return ConfigChange{static_cast<ConfigChangeType>(type), NodeId(static_cast<uint32_t>(node)),
+                      std::string(AsText(context))};
 }
 
 namespace {
@@ -54,16 +71,21 @@ void Erase(std::vector<NodeId>* ids, NodeId id) { ids->erase(std::remove(ids->be
 
 Result<Membership> ApplyConfigChange(const Membership& membership, const ConfigChange& change) {
   if (change.node == kNoNode) return InvalidArgumentError("config change: node 0");
+  if (change.context.size() > kMaxConfigChangeContextBytes) {
+    return InvalidArgumentError("config change: context too long");
+  }
   Membership next = membership;
   switch (change.type) {
     case ConfigChangeType::kAddLearner:
       if (membership.Contains(change.node)) return FailedPreconditionError("config change: already a member");
       Insert(&next.learners, change.node);
+      if (!change.context.empty()) next.contexts[change.node] = change.context;
       return next;
     case ConfigChangeType::kPromote:
       if (!membership.IsLearner(change.node)) return FailedPreconditionError("config change: not a learner");
       Erase(&next.learners, change.node);
       Insert(&next.voters, change.node);
+      if (!change.context.empty()) next.contexts[change.node] = change.context;
       return next;
     case ConfigChangeType::kRemove:
       if (!membership.Contains(change.node)) return FailedPreconditionError("config change: not a member");
@@ -72,6 +94,7 @@ Result<Membership> ApplyConfigChange(const Membership& membership, const ConfigC
       }
       Erase(&next.voters, change.node);
       Erase(&next.learners, change.node);
+      next.contexts.erase(change.node);
       return next;
   }
   return InvalidArgumentError("config change: unknown type");

@@ -12,6 +12,18 @@
 // time, each only after the previous one is committed and the leader has committed
 // an entry of its own term.
 //
+// A change may carry an opaque `context` (etcd's ConfChange.Context): for murphy the
+// new member's "HOST:PORT". Raft does not interpret it; ApplyConfigChange records
+// it in Membership::contexts (add-learner sets it, promote replaces it if the
+// change carries one, remove drops it), so it travels with the configuration into
+// snapshots. At most kMaxConfigChangeContextBytes.
+//
+// Payload encoding: a change without a context is encoded as before contexts
+// existed ([type u8][node varint], version 1), so logs and peers of older builds
+// read it; one with a context starts with the version byte kConfigChangeVersion2
+// (never a valid version-1 type) followed by type, node and the length-prefixed
+// context. The decoder reads both.
+//
 // Departure from the thesis: there is no direct "add voter". A node joins as a
 // learner, catches up, then is promoted (etcd's practice), so a new voter never
 // stalls commitment while it copies the log (the availability gap of §4.2.1).
@@ -34,13 +46,17 @@ enum class ConfigChangeType : uint8_t {
   kRemove = 3,
 };
 
+inline constexpr size_t kMaxConfigChangeContextBytes = 512;
+inline constexpr uint8_t kConfigChangeVersion2 = 0x20;
+
 struct ConfigChange {
   ConfigChangeType type = ConfigChangeType::kAddLearner;
   NodeId node = kNoNode;
+  std::string context = {};  // opaque to Raft; empty: none.
   friend bool operator==(const ConfigChange&, const ConfigChange&) = default;
 };
 
-// "add-learner 4", "promote 4", "remove 2".
+// "add-learner 4", "promote 4", "remove 2"; " context=HOST:PORT" follows if set.
 std::string DescribeConfigChange(const ConfigChange& change);
 
 // The entry payload; DecodeConfigChange(EncodeConfigChange(c)) == c. Decoding
@@ -49,7 +65,8 @@ std::string EncodeConfigChange(const ConfigChange& change);
 Result<ConfigChange> DecodeConfigChange(std::string_view data);
 
 // The configuration after `change`; FailedPrecondition if it does not apply to
-// `membership` (see above), InvalidArgument for node 0. The result keeps the lists
+// `membership` (see above), InvalidArgument for node 0 or a context longer than
+// kMaxConfigChangeContextBytes. The result keeps the lists
 // sorted and disjoint.
 Result<Membership> ApplyConfigChange(const Membership& membership, const ConfigChange& change);
 

@@ -9,7 +9,8 @@ namespace murphy::raft {
 
 Bytes EncodeMessage(const Message& message) {
   ByteWriter writer;
-  writer.PutU8(kMessageEncodingVersion);
+  const bool with_contexts = !message.snapshot_membership.contexts.empty();
+  writer.PutU8(with_contexts ? kMessageEncodingVersionWithContexts : kMessageEncodingVersion);
   writer.PutU8(static_cast<uint8_t>(message.type));
   writer.PutVarint(message.from.value());
   writer.PutVarint(message.to.value());
@@ -32,6 +33,13 @@ Bytes EncodeMessage(const Message& message) {
   for (NodeId id : message.snapshot_membership.voters) writer.PutVarint(id.value());
   writer.PutVarint(message.snapshot_membership.learners.size());
   for (NodeId id : message.snapshot_membership.learners) writer.PutVarint(id.value());
+  if (with_contexts) {
+    writer.PutVarint(message.snapshot_membership.contexts.size());
+    for (const auto& [id, context] : message.snapshot_membership.contexts) {
+      writer.PutVarint(id.value());
+      writer.PutString(context);
+    }
+  }
   writer.PutVarint(message.snapshot_size);
   writer.PutVarint(message.chunk_offset);
   writer.PutString(message.data);
@@ -79,7 +87,7 @@ Result<Message> DecodeMessage(std::span<const uint8_t> bytes, const MessageLimit
   ByteReader reader(bytes);
   uint8_t version = 0;
   if (!reader.GetU8(&version)) return InvalidArgumentError("raft message: empty");
-  if (version != kMessageEncodingVersion) return UnimplementedError("raft message: unknown encoding version");
+  if (version != kMessageEncodingVersion && version != kMessageEncodingVersionWithContexts) return UnimplementedError("raft message: unknown encoding version");
   Message message;
   uint8_t type = 0;
   if (!reader.GetU8(&type)) return InvalidArgumentError("raft message: truncated type");
@@ -132,6 +140,26 @@ Result<Message> DecodeMessage(std::span<const uint8_t> bytes, const MessageLimit
   if (Status status = GetIdList(&reader, &member_budget, &membership.learners); !status.ok()) return status;
   for (NodeId learner : membership.learners) {
     if (membership.IsVoter(learner)) return InvalidArgumentError("raft message: a member both voter and learner");
+  }
+  if (version == kMessageEncodingVersionWithContexts) {
+    uint64_t context_count = 0;
+    if (!reader.GetVarint(&context_count)) return InvalidArgumentError("raft message: malformed contexts");
+    if (context_count > membership.voters.size() + membership.learners.size()) {
+      return InvalidArgumentError("raft message: more contexts than members");
+    }
+    NodeId previous = kNoNode;
+    for (uint64_t i = 0; i < context_count; ++i) {
+      NodeId id;
+      std::span<const uint8_t> context;
+      if (!GetNodeId(&reader, &id)) return InvalidArgumentError("raft message: bad context id");
+      if (!membership.Contains(id)) return InvalidArgumentError("raft message: a context for a non-member");
+      if (id <= previous) return InvalidArgumentError("raft message: contexts not sorted");
+      if (!reader.GetLengthPrefixed(kMaxConfigChangeContextBytes, &context) || context.empty()) {
+        return InvalidArgumentError("raft message: malformed context");
+      }
+      membership.contexts.emplace(id, std::string(AsText(context)));
+      previous = id;
+    }
   }
   if (!reader.GetVarint(&message.snapshot_size) || !reader.GetVarint(&message.chunk_offset)) {
     return InvalidArgumentError("raft message: malformed snapshot header");

@@ -10,7 +10,12 @@
 //                      message or entry type, an id out of range, a bad bool, a
 //                      kConfigChange entry whose payload is not a ConfigChange, a
 //                      membership list not sorted and disjoint).
-// Version 2 added the snapshot fields (membership, sizes, chunk bytes).
+// Version 2 added the snapshot fields (membership, sizes, chunk bytes). Version 3
+// adds the snapshot membership's contexts (Membership::contexts) after the learners;
+// a message whose snapshot membership has no contexts is still written as version
+// 2, byte for byte as before, and both versions decode.
+// More InvalidArgument cases: a context for a non-member, an empty or oversized
+// context, contexts not in ascending id order.
 // Round trip: DecodeMessage(EncodeMessage(m)) == m for every m within the limits.
 // Thread safety: pure functions.
 #pragma once
@@ -25,6 +30,7 @@
 namespace murphy::raft {
 
 inline constexpr uint8_t kMessageEncodingVersion = 2;
+inline constexpr uint8_t kMessageEncodingVersionWithContexts = 3;
 
 struct MessageLimits {
   uint64_t max_entries = 4096;

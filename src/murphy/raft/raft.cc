@@ -62,7 +62,13 @@ Raft::Raft(const Config& config, RestoreState restore)
   MURPHY_ASSERT(IsSortedUnique(base_membership_.voters));
   MURPHY_ASSERT(IsSortedUnique(base_membership_.learners));
   for (NodeId learner : base_membership_.learners) MURPHY_ASSERT(!base_membership_.IsVoter(learner));
-  MURPHY_ASSERT(!base_membership_.voters.empty());
+  for (const auto& [member, context] : base_membership_.contexts) {
+    MURPHY_ASSERT(base_membership_.Contains(member));
+    MURPHY_ASSERT(!context.empty());
+  }
+  // A configuration has a voter, except the empty one of a node that joins an
+  // existing cluster and waits for the leader's snapshot (see HandleAppend).
+  MURPHY_ASSERT(!base_membership_.voters.empty() || base_membership_.empty());
   // The configuration is a function of the log: replay the changes it holds.
   membership_ = base_membership_;
   RebuildConfigurationFrom(log_.first_index());
@@ -807,6 +813,21 @@ void Raft::HandleAppend(const Message& message) {
     // Everything up to our commit index matches the leader's log (Log Matching);
     // tell it where to continue.
     response.index = log_.committed();
+    Send(std::move(response));
+    return;
+  }
+  if (AwaitingSnapshot() && (message.index.value() > 0 || !message.entries.empty())) {
+    // A joining node has no configuration of its own: the configuration its
+    // cluster bootstrapped with is in no log entry, only in snapshots. Replaying
+    // entries on top of the empty configuration would compute a wrong one (a
+    // promoted learner would think itself the sole voter), so it accepts the log
+    // only on top of a snapshot. Rejecting at index 0 makes the leader send one
+    // (if it has compacted its log; the node shell sees to that before adding a
+    // member); until then nothing is appended, which is safe.
+    response.reject = true;
+    response.index = message.index;
+    response.reject_hint = LogIndex(0);
+    response.log_term = Term(0);
     Send(std::move(response));
     return;
   }

@@ -37,6 +37,13 @@
 //   for the single-server bug Ongaro reported in 2015). A leader that removed
 //   itself keeps leading (without counting itself) until the removal commits,
 //   then steps down (§4.2.2). Nodes outside their configuration never campaign.
+//   A node that joins an existing cluster starts with the empty configuration
+//   (RestoreState::membership empty, no snapshot): it never campaigns (it is no
+//   voter) and accepts the log only on top of a snapshot, because the bootstrap
+//   configuration of the cluster is in no log entry (see HandleAppend); once the
+//   leader's snapshot is installed it is an ordinary member (or non-member).
+//   Each member's opaque context (Membership::contexts) is kept with the
+//   configuration and travels in snapshots; Raft never reads it.
 //   Departure: messages are accepted from any node id, not just members, because
 //   configurations differ between nodes while a change spreads: a node that joined
 //   must hear from a leader its old configuration does not list (as in etcd).
@@ -335,6 +342,8 @@ class Raft {
   LogIndex SelfMatch() const { return log_.stable(); }
   Progress& MutableProgress(NodeId peer);
   bool Promotable() const { return membership_.IsVoter(id_); }
+  // A joining node before its first snapshot: no configuration, nothing compacted.
+  bool AwaitingSnapshot() const { return base_membership_.empty() && log_.offset().value() == 0; }
   bool SoleVoter() const { return membership_.voters.size() == 1 && membership_.voters[0] == id_; }
   bool InLeaderLease() const;
   void AbortTransfer();

@@ -55,6 +55,11 @@ std::string_view MessageTypeName(MessageType type) {
   MURPHY_UNREACHABLE();
 }
 
+std::string_view Membership::ContextOf(NodeId id) const {
+  auto it = contexts.find(id);
+  return it == contexts.end() ? std::string_view() : std::string_view(it->second);
+}
+
 std::string DescribeMembership(const Membership& membership) {
   std::string text = "voters=(";
   for (size_t i = 0; i < membership.voters.size(); ++i) {
@@ -67,6 +72,16 @@ std::string DescribeMembership(const Membership& membership) {
     for (size_t i = 0; i < membership.learners.size(); ++i) {
       if (i > 0) text += " ";
       text += ToString(membership.learners[i]);
+    }
+    text += ")";
+  }
+  if (!membership.contexts.empty()) {
+    text += " contexts=(";
+    bool first = true;
+    for (const auto& [id, context] : membership.contexts) {
+      if (!first) text += " ";
+      first = false;
+      text += ToString(id) + "=" + context;
     }
     text += ")";
   }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,13 +52,27 @@ struct HardState {
 
 // The voting configuration. Voters count in quorums; learners receive the log but
 // neither vote nor count. A node is never both.
+//
+// `contexts` keeps each member's opaque context, as carried by the ConfigChange
+// that added it (etcd's ConfChange.Context: for murphy the member's "HOST:PORT").
+// Raft never interprets it; it only keeps it with the configuration so that it
+// survives log compaction (snapshots carry the membership, hence the contexts) and
+// the node shell can tell its transport how to reach every member. Only members
+// have an entry, and only those added with a non-empty context (the bootstrap
+// members have none: their addresses come from static configuration).
 struct Membership {
   std::vector<NodeId> voters;    // sorted, unique.
   std::vector<NodeId> learners;  // sorted, unique, disjoint from voters.
+  std::map<NodeId, std::string> contexts = {};  // keys are members; values non-empty.
 
   bool IsVoter(NodeId id) const;
   bool IsLearner(NodeId id) const;
   bool Contains(NodeId id) const { return IsVoter(id) || IsLearner(id); }
+  // No voters and no learners: a node that joins an existing cluster starts so and
+  // waits for the leader's snapshot (raft.h).
+  bool empty() const { return voters.empty() && learners.empty(); }
+  // The member's context, or "" if it has none.
+  std::string_view ContextOf(NodeId id) const;
   friend bool operator==(const Membership&, const Membership&) = default;
 };
 
@@ -167,7 +182,7 @@ struct Message {
 // One line, for traces and golden tests: "1->2 Append term=2 index=3 ...".
 std::string DescribeMessage(const Message& message);
 std::string DescribeEntry(const Entry& entry);
-// "voters=(1 2 3) learners=(4)".
+// "voters=(1 2 3) learners=(4)", then " contexts=(4=127.0.0.1:7004)" if any.
 std::string DescribeMembership(const Membership& membership);
 
 }  // namespace murphy::raft

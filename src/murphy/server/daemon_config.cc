@@ -51,7 +51,15 @@ Result<ValidatedDaemonConfig> ValidateDaemonConfig(const DaemonConfig& config) {
   if (!peers.ok()) return peers.status();
   result.peers = *peers;
   result.peers.emplace(config.id, result.listen);  // a single-node cluster needs no --peers
-  for (const auto& [id, address] : result.peers) result.members.push_back(id);
+  result.join = config.join;
+  if (config.join) {
+    // The leader adds this node; the members it bootstrapped with reach it by the
+    // address in the change, and it answers them at the addresses in --peers.
+    if (result.peers.size() < 2)
+      return InvalidArgumentError("--join needs --peers listing the existing members");
+  } else {
+    for (const auto& [id, address] : result.peers) result.members.push_back(id);
+  }
   if (config.data_directory.empty()) return InvalidArgumentError("--data-dir is required");
   if (config.tick_ms < 1 || config.tick_ms > 10'000)
     return InvalidArgumentError("--tick-ms must be in 1..10000");

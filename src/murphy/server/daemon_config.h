@@ -4,7 +4,10 @@
 // ValidateDaemonConfig turns it into the options of PosixEnv and NodeShell or says
 // exactly what is wrong (INVALID_ARGUMENT, one message naming the flag). The
 // initial members are bootstrapped statically: the ids in --peers plus --id, the
-// same list on every node. Pure; no I/O.
+// same list on every node. With --join the node bootstraps nothing: it starts with
+// no configuration and waits for the leader to add it (membership_admin.h);
+// --peers then lists the existing members it must be able to answer (at least
+// one besides itself), and `members` is empty. Pure; no I/O.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +34,7 @@ struct DaemonConfig {
   // Readiness bound on this node's wall-clock offset to a majority of the cluster
   // (server/node_admin.h); measured by clock pings between peers.
   int64_t max_clock_offset_ms = 500;
+  bool join = false;  // start empty and wait to be added (see above)
 };
 
 struct ValidatedDaemonConfig {
@@ -39,7 +43,8 @@ struct ValidatedDaemonConfig {
   bool has_admin = false;
   HostPort admin;
   std::map<uint64_t, HostPort> peers;  // every member, self included
-  std::vector<uint64_t> members;       // sorted
+  std::vector<uint64_t> members;       // sorted; empty with join
+  bool join = false;
 };
 
 // "1=127.0.0.1:7001,2=127.0.0.1:7002" → id → address. At most 64 entries.

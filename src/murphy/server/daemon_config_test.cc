@@ -32,6 +32,22 @@ TEST(DaemonConfigTest, SingleNodeNeedsNoPeers) {
   EXPECT_EQ(result->members, (std::vector<uint64_t>{2}));
 }
 
+TEST(DaemonConfigTest, JoinBootstrapsNothingAndNeedsPeers) {
+  DaemonConfig config = Valid();
+  config.id = 4;
+  config.listen = "127.0.0.1:7004";
+  config.join = true;
+  Result<ValidatedDaemonConfig> result = ValidateDaemonConfig(config);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_TRUE(result->join);
+  EXPECT_TRUE(result->members.empty());
+  EXPECT_EQ(result->peers.size(), 4u);  // the existing members and itself
+  config.peers.clear();
+  result = ValidateDaemonConfig(config);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("--join"), std::string_view::npos);
+}
+
 TEST(DaemonConfigTest, BadValuesNameTheFlag) {
   const auto expect_error = [](DaemonConfig config, std::string_view flag) {
     const Result<ValidatedDaemonConfig> result = ValidateDaemonConfig(config);

@@ -28,6 +28,7 @@
 #include "murphy/server/admin_server.h"
 #include "murphy/server/client_gateway.h"
 #include "murphy/server/daemon_config.h"
+#include "murphy/server/membership_admin.h"
 #include "murphy/server/node_admin.h"
 
 namespace murphy::server {
@@ -65,6 +66,20 @@ void Log(std::string_view level, std::string_view event,
   line += '\n';
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
+}
+
+// Members added at runtime carry their address in the configuration (the change's
+// context): tell the transport, so this node can reach them. Called by the shell
+// at startup and on every configuration change; a bad address is logged, not fatal
+// (the member is then unreachable from here, as if partitioned).
+void TellTransportMemberAddresses(posix::PosixEnv& env, const raft::Membership& membership) {
+  const Status applied =
+      ApplyMemberAddresses(membership, env.self(), [&env](NodeId member, const HostPort& address) {
+        return env.AddPeer(member, posix::PeerAddress{address.host, address.port});
+      });
+  Log(applied.ok() ? "info" : "error", "membership",
+      {{"configuration", raft::DescribeMembership(membership)},
+       {"error", applied.ok() ? "none" : applied.ToString()}});
 }
 
 int Run(const DaemonConfig& config) {
@@ -116,6 +131,10 @@ int Run(const DaemonConfig& config) {
     node_options.members.push_back(NodeId(static_cast<uint32_t>(id)));
   node_options.tick_interval = Milliseconds(config.tick_ms);
   node_options.election_ticks = config.election_ticks;
+  node_options.join = validated->join;
+  node_options.on_membership = [&env](const raft::Membership& membership) {
+    TellTransportMemberAddresses(*env, membership);
+  };
   // The HTTP API's channel shares the node's Env: responses and pushes go to it.
   auto gateway_env = std::make_unique<GatewayEnv>(clock_env.get());
   auto lock_node = std::make_unique<locksvc::LockNode>(*gateway_env, std::move(lock_options));
@@ -243,6 +262,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-clock-offset-ms", config.max_clock_offset_ms,
                  "Not ready while this node's wall clock is further than this from a majority");
   app.add_option("--trace", config.trace, "Append a JSON-lines trace (simulator schema) to FILE");
+  app.add_flag("--join", config.join, "Start with no configuration and wait to be added by the leader");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
