@@ -20,8 +20,10 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -486,6 +488,169 @@ int RunDown(const ClusterFlags& flags) {
 
 }  // namespace
 
+// The leader as the nodes see it: the first node whose /status says "leader".
+std::optional<NodeEntry> FindLeader(const std::vector<NodeEntry>& nodes) {
+  for (const NodeEntry& node : nodes) {
+    const Result<server::HostPort> admin = server::ParseHostPort(node.admin);
+    if (!admin.ok()) continue;
+    const Result<server::HttpResponse> response = server::HttpGet(admin->host, admin->port, "/status", Seconds(2));
+    if (!response.ok() || response->status != 200) continue;
+    const nlohmann::json status = nlohmann::json::parse(response->body, nullptr, false);
+    if (status.is_object() && status.value("role", "") == "leader") return node;
+  }
+  return std::nullopt;
+}
+
+// POSTs a membership change to the leader, following "not the leader" answers, until
+// it is answered or the deadline passes. Returns the final HTTP answer.
+Result<server::HttpResponse> PostToLeader(const std::vector<NodeEntry>& nodes, const std::string& path,
+                                          const std::string& body, std::chrono::seconds timeout) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  Status last = UnavailableError("no leader found");
+  while (Clock::now() < deadline) {
+    const std::optional<NodeEntry> leader = FindLeader(nodes);
+    if (leader.has_value()) {
+      const Result<server::HostPort> admin = server::ParseHostPort(leader->admin);
+      const Duration remaining = Nanoseconds(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()).count());
+      Result<server::HttpResponse> response =
+          admin.ok() ? server::HttpPost(admin->host, admin->port, path, body, remaining) : admin.status();
+      if (response.ok() && response->status != 503) return response;
+      last = response.ok() ? UnavailableError(response->body) : response.status();
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  return last;
+}
+
+bool WriteClusterJson(const fs::path& dir, uint64_t cluster_id, const std::vector<NodeEntry>& nodes) {
+  nlohmann::json cluster = {{"cluster_id", cluster_id}, {"nodes", nlohmann::json::array()}};
+  for (const NodeEntry& node : nodes) {
+    cluster["nodes"].push_back({{"id", node.id}, {"listen", node.listen}, {"admin", node.admin}});
+  }
+  return WriteFile(dir / "cluster.json", cluster.dump(2) + "\n");
+}
+
+uint64_t ReadClusterId(const fs::path& dir) {
+  const nlohmann::json json = nlohmann::json::parse(Slurp(dir / "cluster.json"), nullptr, false);
+  return json.is_object() && json.contains("cluster_id") && json["cluster_id"].is_number_unsigned()
+             ? json["cluster_id"].get<uint64_t>()
+             : 0;
+}
+
+// The value of `key = ...` in a node's TOML file as written by `up` (one line).
+std::string ConfigValue(const fs::path& dir, uint64_t id, const std::string& key) {
+  std::istringstream lines(Slurp(ConfigPath(dir, id)));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(key + " = ", 0) == 0) return line.substr(key.size() + 3);
+  }
+  return "";
+}
+
+int RunAddNode(const ClusterFlags& flags) {
+  const fs::path dir = fs::absolute(flags.dir);
+  Result<std::vector<NodeEntry>> nodes = ReadCluster(dir);
+  if (!nodes.ok()) {
+    std::fprintf(stderr, "murphy cluster add-node: %s\n", nodes.status().ToString().c_str());
+    return 1;
+  }
+  uint64_t id = 0;
+  for (const NodeEntry& node : *nodes) id = std::max(id, node.id);
+  ++id;
+  if (static_cast<int>(nodes->size()) >= kMaxNodes) {
+    std::fprintf(stderr, "murphy cluster add-node: a local cluster has at most %d nodes\n", kMaxNodes);
+    return 2;
+  }
+  Result<std::vector<uint16_t>> ports = PickPorts(2);
+  if (!ports.ok()) {
+    std::fprintf(stderr, "murphy cluster add-node: %s\n", ports.status().ToString().c_str());
+    return 1;
+  }
+  const NodeEntry added{id, "127.0.0.1:" + std::to_string((*ports)[0]), "127.0.0.1:" + std::to_string((*ports)[1])};
+  std::string peers;
+  for (const NodeEntry& node : *nodes) peers += std::to_string(node.id) + "=" + node.listen + ",";
+  peers += std::to_string(id) + "=" + added.listen;
+  const uint64_t first = nodes->front().id;
+  const std::string config =
+      "# murphyd --config " + ConfigPath(dir, id).string() + " (joined a running cluster)\n" +
+      "id = " + std::to_string(id) + "\nlisten = \"" + added.listen + "\"\nadmin = \"" + added.admin +
+      "\"\npeers = \"" + peers + "\"\ndata-dir = \"" + (dir / ("node" + std::to_string(id))).string() +
+      "\"\ncluster-id = " + ConfigValue(dir, first, "cluster-id") + "\ntick-ms = " +
+      ConfigValue(dir, first, "tick-ms") + "\nelection-ticks = " + ConfigValue(dir, first, "election-ticks") +
+      "\njoin = true\n";
+  if (!WriteFile(ConfigPath(dir, id), config)) {
+    std::fprintf(stderr, "murphy cluster add-node: cannot write %s\n", ConfigPath(dir, id).c_str());
+    return 1;
+  }
+  Result<pid_t> pid = StartNode(dir, id);
+  if (!pid.ok()) {
+    std::fprintf(stderr, "murphy cluster add-node: %s\n", pid.status().ToString().c_str());
+    return 1;
+  }
+  const nlohmann::json request = {{"id", id}, {"address", added.listen}};
+  Result<server::HttpResponse> answer =
+      PostToLeader(*nodes, "/admin/members/add", request.dump(), std::chrono::seconds(flags.timeout_seconds));
+  if (!answer.ok() || answer->status != 200) {
+    std::fprintf(stderr, "murphy cluster add-node: the leader did not add node %llu: %s\n",
+                 static_cast<unsigned long long>(id),
+                 answer.ok() ? answer->body.c_str() : answer.status().ToString().c_str());
+    int stopped = 0;
+    StopNodes(dir, {added}, std::chrono::seconds(2), &stopped);
+    return answer.ok() && answer->status == 504 ? 3 : 1;
+  }
+  std::vector<NodeEntry> all = *nodes;
+  all.push_back(added);
+  if (!WriteClusterJson(dir, ReadClusterId(dir), all)) {
+    std::fprintf(stderr, "murphy cluster add-node: cannot update %s/cluster.json\n", dir.c_str());
+    return 1;
+  }
+  if (!WaitReady(dir, {added}, std::chrono::seconds(flags.timeout_seconds))) {
+    std::fprintf(stderr, "murphy cluster add-node: node %llu was added but is not ready\n",
+                 static_cast<unsigned long long>(id));
+    return 1;
+  }
+  std::printf("node %llu added (raft %s, admin http://%s, pid %d); the cluster has %zu voters\n",
+              static_cast<unsigned long long>(id), added.listen.c_str(), added.admin.c_str(),
+              static_cast<int>(*pid), all.size());
+  return 0;
+}
+
+int RunRemoveNode(const ClusterFlags& flags) {
+  const fs::path dir = fs::absolute(flags.dir);
+  Result<std::vector<NodeEntry>> nodes = ReadCluster(dir);
+  if (!nodes.ok()) {
+    std::fprintf(stderr, "murphy cluster remove-node: %s\n", nodes.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<NodeEntry> kept;
+  std::vector<NodeEntry> removed;
+  for (const NodeEntry& node : *nodes) (node.id == flags.node ? removed : kept).push_back(node);
+  if (removed.empty()) {
+    std::fprintf(stderr, "murphy cluster remove-node: no node %llu in %s\n",
+                 static_cast<unsigned long long>(flags.node), dir.c_str());
+    return 2;
+  }
+  const nlohmann::json request = {{"id", flags.node}};
+  Result<server::HttpResponse> answer =
+      PostToLeader(*nodes, "/admin/members/remove", request.dump(), std::chrono::seconds(flags.timeout_seconds));
+  if (!answer.ok() || answer->status != 200) {
+    std::fprintf(stderr, "murphy cluster remove-node: the leader did not remove node %llu: %s\n",
+                 static_cast<unsigned long long>(flags.node),
+                 answer.ok() ? answer->body.c_str() : answer.status().ToString().c_str());
+    return answer.ok() && answer->status == 504 ? 3 : 1;
+  }
+  int stopped = 0;
+  StopNodes(dir, removed, std::chrono::seconds(flags.grace_seconds), &stopped);
+  if (!WriteClusterJson(dir, ReadClusterId(dir), kept)) {
+    std::fprintf(stderr, "murphy cluster remove-node: cannot update %s/cluster.json\n", dir.c_str());
+    return 1;
+  }
+  std::printf("node %llu removed and stopped (its data stays in %s); the cluster has %zu voters\n",
+              static_cast<unsigned long long>(flags.node), (dir / ("node" + std::to_string(flags.node))).c_str(),
+              kept.size());
+  return 0;
+}
+
 void AddClusterCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ClusterFlags>();
   CLI::App* cluster = app.add_subcommand("cluster", "Run a local cluster of murphyd processes on loopback");
@@ -516,6 +681,20 @@ void AddClusterCommand(CLI::App& app, int* exit_code) {
   down->add_option("--dir", flags->dir, "Cluster directory");
   down->add_option("--grace-s", flags->grace_seconds, "Seconds to wait after SIGTERM");
   down->callback([flags, exit_code] { *exit_code = RunDown(*flags); });
+
+  CLI::App* add_node = cluster->add_subcommand(
+      "add-node", "Start one more node and add it to the running cluster (learner, caught up, then voter)");
+  add_node->add_option("--dir", flags->dir, "Cluster directory");
+  add_node->add_option("--timeout-s", flags->timeout_seconds, "Seconds to wait for the change and readiness");
+  add_node->callback([flags, exit_code] { *exit_code = RunAddNode(*flags); });
+
+  CLI::App* remove_node =
+      cluster->add_subcommand("remove-node", "Remove a node from the cluster's membership, then stop it");
+  remove_node->add_option("--dir", flags->dir, "Cluster directory");
+  remove_node->add_option("--node", flags->node, "Node id")->required();
+  remove_node->add_option("--timeout-s", flags->timeout_seconds, "Seconds to wait for the change");
+  remove_node->add_option("--grace-s", flags->grace_seconds, "Seconds to wait after SIGTERM");
+  remove_node->callback([flags, exit_code] { *exit_code = RunRemoveNode(*flags); });
 }
 
 }  // namespace murphy::cli

@@ -67,6 +67,17 @@ Result<HostPort> ParseHostPort(std::string_view text, bool allow_zero_port) {
 
 Result<HttpResponse> HttpGet(std::string_view host, uint16_t port, std::string_view path, Duration timeout,
                              size_t max_response_bytes) {
+  return HttpExchange(host, port, "GET", path, std::nullopt, timeout, max_response_bytes);
+}
+
+Result<HttpResponse> HttpPost(std::string_view host, uint16_t port, std::string_view path, std::string_view body,
+                              Duration timeout, size_t max_response_bytes) {
+  return HttpExchange(host, port, "POST", path, body, timeout, max_response_bytes);
+}
+
+Result<HttpResponse> HttpExchange(std::string_view host, uint16_t port, std::string_view method,
+                                  std::string_view path, std::optional<std::string_view> body, Duration timeout,
+                                  size_t max_response_bytes) {
   const Clock::time_point deadline = Clock::now() + std::chrono::nanoseconds(timeout.nanoseconds());
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -85,8 +96,14 @@ Result<HttpResponse> HttpGet(std::string_view host, uint16_t port, std::string_v
     ::getsockopt(socket_fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
     if (error != 0) return UnavailableError(std::string("connect: ") + std::strerror(error));
   }
-  const std::string request =
-      "GET " + std::string(path) + " HTTP/1.1\r\nHost: " + host_string + "\r\nConnection: close\r\n\r\n";
+  std::string request = std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: " + host_string +
+                        "\r\nConnection: close\r\n";
+  if (body.has_value()) {
+    request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body->size()) + "\r\n\r\n";
+    request += *body;
+  } else {
+    request += "\r\n";
+  }
   size_t written = 0;
   while (written < request.size()) {
     MURPHY_RETURN_IF_ERROR(WaitFor(socket_fd.get(), POLLOUT, deadline));

@@ -1,7 +1,7 @@
-// murphy/server/http_client.h — a blocking HTTP GET for the CLI (murphy cluster ...).
+// murphy/server/http_client.h — a blocking HTTP GET/POST for the CLI (murphy cluster ...).
 //
-// Contract: HttpGet connects to a numeric IPv4 address, sends one GET with
-// `Connection: close`, reads the response until the server closes (at most
+// Contract: HttpGet (HttpPost: with a JSON body and its Content-Length) connects to a
+// numeric IPv4 address, sends one request with `Connection: close`, reads the response until the server closes (at most
 // `max_response_bytes`) and parses it. The whole exchange — connect, write, read —
 // is bounded by `timeout`. Errors: UNAVAILABLE (cannot connect, reset),
 // DEADLINE_EXCEEDED (timeout), RESOURCE_EXHAUSTED (response too large),
@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,12 @@ namespace murphy::server {
 
 Result<HttpResponse> HttpGet(std::string_view host, uint16_t port, std::string_view path, Duration timeout,
                              size_t max_response_bytes = size_t{1} << 20);
+Result<HttpResponse> HttpPost(std::string_view host, uint16_t port, std::string_view path, std::string_view body,
+                              Duration timeout, size_t max_response_bytes = size_t{1} << 20);
+// Either: `body` nullopt sends no body.
+Result<HttpResponse> HttpExchange(std::string_view host, uint16_t port, std::string_view method,
+                                  std::string_view path, std::optional<std::string_view> body, Duration timeout,
+                                  size_t max_response_bytes);
 
 // Splits "HOST:PORT" (IPv6 as "[::1]:PORT"). INVALID_ARGUMENT if malformed or the
 // port is not in 1..65535 (0 too when `allow_zero_port`).

@@ -29,6 +29,7 @@
 #include "murphy/server/client_gateway.h"
 #include "murphy/server/daemon_config.h"
 #include "murphy/server/membership_admin.h"
+#include "murphy/server/membership_routes.h"
 #include "murphy/server/node_admin.h"
 
 namespace murphy::server {
@@ -120,8 +121,9 @@ int Run(const DaemonConfig& config) {
   // Clock pings to every other member; the node gets every other message (readiness:
   // clock offset within --max-clock-offset-ms of a majority).
   clocksync::ClockProberOptions clock_options;
-  for (const uint64_t id : validated->members)
-    clock_options.peers.push_back(NodeId(static_cast<uint32_t>(id)));
+  for (const auto& [id, address] : validated->peers) {
+    if (id != validated->id) clock_options.peers.push_back(NodeId(static_cast<uint32_t>(id)));
+  }
   clock_options.monitor.max_offset = Milliseconds(config.max_clock_offset_ms);
   auto clock_env = std::make_unique<clocksync::ClockProbeEnv>(env.get(), std::move(clock_options));
 
@@ -150,6 +152,8 @@ int Run(const DaemonConfig& config) {
   uint64_t leader_changes = 0;
   std::unique_ptr<AdminServer> admin;
   std::unique_ptr<HttpApiGateway> api;
+  // Membership changes through POST /admin/members/... (server/membership_routes.h).
+  auto membership = std::make_unique<MembershipAdmin>(*node, *gateway_env);
   auto view = [&] {
     NodeAdminView result = ViewNode(*node, config.election_ticks);
     result.leader_changes = leader_changes;
@@ -171,14 +175,24 @@ int Run(const DaemonConfig& config) {
     admin_options.port = validated->admin.port;
     EnableApiOn(&admin_options);
     HttpApiGatewayOptions api_options;
-    for (const uint64_t id : validated->members) api_options.nodes.push_back(NodeId(static_cast<uint32_t>(id)));
+    // Every node this one knows an address for (with --join, members start empty).
+    for (const auto& [id, address] : validated->peers) api_options.nodes.push_back(NodeId(static_cast<uint32_t>(id)));
     api = std::make_unique<HttpApiGateway>(*gateway_env, std::move(api_options));
     Result<std::unique_ptr<AdminServer>> server = AdminServer::Create(
         env->loop(), admin_options,
-        CombineApiAndAdmin(api.get(), [&](const HttpRequest& request) { return RouteAdminRequest(request, view()); }));
+        [&, api_and_admin = CombineApiAndAdmin(api.get(), [&](const HttpRequest& request) {
+           return RouteAdminRequest(request, view());
+         })](const HttpRequest& request, AdminServer::Respond respond) {
+          if (IsMembershipPath(request.path())) {
+            HandleMembershipRequest(*membership, *node, request, std::move(respond));
+          } else {
+            api_and_admin(request, std::move(respond));
+          }
+        });
     if (!server.ok()) {
       Log("error", "start_failed", {{"error", server.status().ToString()}});
       api.reset();
+      membership.reset();
       lock_node.reset();
       gateway_env.reset();
       clock_env.reset();
@@ -233,6 +247,7 @@ int Run(const DaemonConfig& config) {
   signals.reset();
   admin.reset();
   api.reset();
+  membership.reset();
   lock_node.reset();  // closes the WAL
   gateway_env.reset();
   clock_env.reset();
