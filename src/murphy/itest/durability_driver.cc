@@ -210,8 +210,8 @@ std::optional<int64_t> ReadKillTimeMs(const fs::path& file) {
 
 int RunStream(const Flags& flags) {
   Verdict verdict;
-  if (flags.resources < 1 || flags.before_kill < 1 || flags.after_kill < 1 || flags.ttl_seconds < 2) {
-    std::fprintf(stderr, "stream: --resources, --before-kill, --after-kill >= 1 and --ttl-s >= 2 required\n");
+  if (flags.resources < 1 || flags.before_kill < 1 || flags.after_kill < 1 || flags.ttl_seconds < 1) {
+    std::fprintf(stderr, "stream: --resources, --before-kill, --after-kill, --ttl-s >= 1 required\n");
     return kExitUsage;
   }
   Result<std::unique_ptr<remote::RemoteClient>> connected = ConnectTo(flags.dir, 0);
