@@ -5,7 +5,8 @@
 //   stream  A client holds a lock (lease with keepalive, LockClient) and writes, one at
 //           a time, fenced writes with distinct values to K fresh resources, recording
 //           every outcome in a WriteLedger. After --before-kill acknowledged writes it
-//           creates DIR/durability-ready-to-kill; the script kill -9s the leader and
+//           creates DIR/durability-ready-to-kill; the script kill -9s the leader (or
+//           all three nodes, and starts them again) and
 //           writes the kill's wall time (ms since the epoch) to DIR/durability-killed;
 //           the client fails over by itself; after --after-kill more acknowledged
 //           writes it reads every resource back and checks it against the ledger. The
@@ -339,7 +340,7 @@ int RunStream(const Flags& flags) {
         verdict.Fail("kill time readable", killed_file.string() + " holds no number");
         return verdict.ExitCode();
       }
-      verdict.Note("the leader was killed; " + std::to_string(acks.size()) + " writes acknowledged so far");
+      verdict.Note("the kill happened; " + std::to_string(acks.size()) + " writes acknowledged so far");
     }
     if (kill_ms.has_value() && acknowledged_after_kill >= flags.after_kill) break;
   }
