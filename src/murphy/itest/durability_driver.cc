@@ -321,7 +321,7 @@ int RunStream(const Flags& flags) {
         verdict.Fail("fenced write accepted", "write " + std::to_string(i) + " with token " +
                                                   Str(handle->token()) + " rejected: " + Str(reply->status) +
                                                   " (max_token " + Str(reply->max_token) + ")");
-        break;
+        return verdict.ExitCode();  // every later write would be refused the same way
       default:
         // FAILED_PRECONDITION: refused locally (not safe); others: definitive, not applied.
         ledger.Rejected(resource, value, handle->token());
