@@ -129,13 +129,14 @@ Result<protocol::LockInfoBody> GetLock(remote::RemoteClient& remote, const std::
   return std::move(*result);
 }
 
-client::WriteReply WriteWithToken(remote::RemoteClient& remote, const std::string& resource, const std::string& lock,
-                                  FencingToken token, const std::string& value) {
+client::WriteReply WriteWithToken(remote::RemoteClient& remote, const std::string& resource,
+                                  const std::string& lock, FencingToken token, const std::string& value) {
   std::optional<client::WriteReply> reply;
   client::WriteOptions options;
   options.timeout = kCallTimeout;
   remote.lock_client().WriteWithToken(
-      resource, lock, token, value, [&reply](client::WriteReply answer) { reply = std::move(answer); }, options);
+      resource, lock, token, value, [&reply](client::WriteReply answer) { reply = std::move(answer); },
+      options);
   if (!remote.RunUntil([&reply] { return reply.has_value(); }, kCallTimeout + Seconds(2))) {
     return client::WriteReply{DeadlineExceededError("outcome unknown: no answer to the write"), {}, 0};
   }
@@ -151,7 +152,8 @@ const Body* BodyOf(const client::CallResult& result) {
 Result<LeaseId> GrantLease(remote::RemoteClient& remote, Duration ttl) {
   client::CallResult result = remote.Call(protocol::GrantLeaseRequest{ttl}, kCallTimeout);
   const auto* body = BodyOf<protocol::LeaseBody>(result);
-  if (body == nullptr) return result.status.ok() ? InternalError("grant answered without a lease") : result.status;
+  if (body == nullptr)
+    return result.status.ok() ? InternalError("grant answered without a lease") : result.status;
   return body->lease;
 }
 
@@ -163,7 +165,8 @@ Result<protocol::AcquireBody> Acquire(remote::RemoteClient& remote, const std::s
   request.mode = mode;
   client::CallResult result = remote.Call(std::move(request), kCallTimeout);
   const auto* body = BodyOf<protocol::AcquireBody>(result);
-  if (body == nullptr) return result.status.ok() ? InternalError("acquire answered without a result") : result.status;
+  if (body == nullptr)
+    return result.status.ok() ? InternalError("acquire answered without a result") : result.status;
   return *body;
 }
 
@@ -174,7 +177,8 @@ Status RevokeLease(remote::RemoteClient& remote, LeaseId lease) {
 Result<protocol::LeaseInfoBody> GetLease(remote::RemoteClient& remote, LeaseId lease) {
   client::CallResult result = remote.Call(protocol::GetLeaseRequest{lease}, kCallTimeout);
   const auto* body = BodyOf<protocol::LeaseInfoBody>(result);
-  if (body == nullptr) return result.status.ok() ? InternalError("lease query answered without a body") : result.status;
+  if (body == nullptr)
+    return result.status.ok() ? InternalError("lease query answered without a body") : result.status;
   return *body;
 }
 
@@ -226,11 +230,12 @@ int RunStream(const Flags& flags) {
   const std::string nonce = std::to_string(remote.client_id().value());
   const std::string lock = "durability-stream-" + nonce;
   std::vector<std::string> resources;
-  for (int k = 0; k < flags.resources; ++k) resources.push_back("durability/" + nonce + "/r" + std::to_string(k));
+  for (int k = 0; k < flags.resources; ++k)
+    resources.push_back("durability/" + nonce + "/r" + std::to_string(k));
   const Duration ttl = Seconds(flags.ttl_seconds);
   const Instant deadline = env.MonotonicNow() + Seconds(flags.timeout_seconds);
-  verdict.Note("client " + nonce + ", lock " + lock + ", " + std::to_string(flags.resources) + " resources, TTL " +
-               FormatDuration(ttl));
+  verdict.Note("client " + nonce + ", lock " + lock + ", " + std::to_string(flags.resources) +
+               " resources, TTL " + FormatDuration(ttl));
 
   FencingToken last_token;
   int lock_losses = 0;
@@ -270,9 +275,10 @@ int RunStream(const Flags& flags) {
   for (uint64_t i = 0;; ++i) {
     if (env.MonotonicNow() > deadline) {
       verdict.Fail("stream finished in time",
-                   "gave up after " + std::to_string(flags.timeout_seconds) + " s: " + std::to_string(acks.size()) +
-                       " acknowledged, " + (kill_ms ? std::to_string(acknowledged_after_kill) + " after the kill"
-                                                    : std::string("the leader was never killed")));
+                   "gave up after " + std::to_string(flags.timeout_seconds) +
+                       " s: " + std::to_string(acks.size()) + " acknowledged, " +
+                       (kill_ms ? std::to_string(acknowledged_after_kill) + " after the kill"
+                                : std::string("the leader was never killed")));
       return verdict.ExitCode();
     }
     if (handle->lost() || !handle->IsSafe()) {
@@ -296,14 +302,16 @@ int RunStream(const Flags& flags) {
     client::WriteOptions options;
     options.timeout = kCallTimeout;
     locks.Write(
-        *handle, resource, value, [&reply](client::WriteReply answer) { reply = std::move(answer); }, options);
+        *handle, resource, value, [&reply](client::WriteReply answer) { reply = std::move(answer); },
+        options);
     if (!remote.RunUntil([&reply] { return reply.has_value(); }, kCallTimeout + Seconds(2))) {
       reply = client::WriteReply{DeadlineExceededError("outcome unknown: no callback"), {}, 0};
     }
     switch (reply->status.code()) {
       case StatusCode::kOk: {
         const Status consistent = ledger.CheckAcknowledgedVersion(resource, reply->version);
-        if (!consistent.ok()) verdict.Fail("acknowledged version consistent", std::string(consistent.message()));
+        if (!consistent.ok())
+          verdict.Fail("acknowledged version consistent", std::string(consistent.message()));
         ledger.Acknowledged(resource, value, handle->token(), reply->version);
         acks.push_back(AckTime{env.MonotonicNow(), env.WallNow()});
         if (kill_ms.has_value()) ++acknowledged_after_kill;
@@ -311,8 +319,8 @@ int RunStream(const Flags& flags) {
       }
       case StatusCode::kDeadlineExceeded:
         ledger.Unknown(resource, value, handle->token());
-        verdict.Note("write " + std::to_string(i) + " to " + resource + ": outcome unknown (" + Str(reply->status) +
-                     ")");
+        verdict.Note("write " + std::to_string(i) + " to " + resource + ": outcome unknown (" +
+                     Str(reply->status) + ")");
         break;
       case StatusCode::kAborted:
         // One writer, one lock: nobody holds a newer token. A refusal means the store
@@ -325,7 +333,8 @@ int RunStream(const Flags& flags) {
       default:
         // FAILED_PRECONDITION: refused locally (not safe); others: definitive, not applied.
         ledger.Rejected(resource, value, handle->token());
-        verdict.Note("write " + std::to_string(i) + " to " + resource + " not applied: " + Str(reply->status));
+        verdict.Note("write " + std::to_string(i) + " to " + resource +
+                     " not applied: " + Str(reply->status));
         break;
     }
     if (!ready_written && acks.size() >= static_cast<size_t>(flags.before_kill)) {
@@ -366,10 +375,11 @@ int RunStream(const Flags& flags) {
   if (verdict.Expect(resumed.has_value(), "writes acknowledged after the kill",
                      std::to_string(acknowledged_after) + " acknowledged after, " +
                          std::to_string(acks.size() - acknowledged_after) + " before")) {
-    std::printf("failover seen by the writer: %lld ms without an acknowledged write; the stream resumed %lld ms "
-                "after the kill\n",
-                static_cast<long long>(ToMilliseconds(longest_gap)),
-                static_cast<long long>(ToMilliseconds(acks[*resumed].wall - killed_at)));
+    std::printf(
+        "failover seen by the writer: %lld ms without an acknowledged write; the stream resumed %lld ms "
+        "after the kill\n",
+        static_cast<long long>(ToMilliseconds(longest_gap)),
+        static_cast<long long>(ToMilliseconds(acks[*resumed].wall - killed_at)));
   }
   std::printf("writes: %llu acknowledged, %llu outcome unknown, %llu not applied; lock lost %d time(s)\n",
               static_cast<unsigned long long>(ledger.count(WriteOutcome::kAcknowledged)),
@@ -393,14 +403,16 @@ int RunStream(const Flags& flags) {
     const Status consistent = ledger.CheckObserved(resource, observed);
     const std::optional<LedgerWrite> last = ledger.LastAcknowledged(resource);
     verdict.Expect(consistent.ok(), "no acknowledged write lost",
-                   consistent.ok() ? resource + ": shows '" + observed.value.value_or("<none>") + "' version " +
-                                         std::to_string(observed.version) + " (last acknowledged: " +
-                                         (last ? "'" + last->value + "' version " + std::to_string(last->version)
-                                               : std::string("none")) +
-                                         ")"
-                                   : std::string(consistent.message()));
+                   consistent.ok()
+                       ? resource + ": shows '" + observed.value.value_or("<none>") + "' version " +
+                             std::to_string(observed.version) + " (last acknowledged: " +
+                             (last ? "'" + last->value + "' version " + std::to_string(last->version)
+                                   : std::string("none")) +
+                             ")"
+                       : std::string(consistent.message()));
     if (!read.ok()) continue;
-    verdict.Expect(read->lock == lock, "fenced by the stream's lock: " + resource, "lock '" + read->lock + "'");
+    verdict.Expect(read->lock == lock, "fenced by the stream's lock: " + resource,
+                   "lock '" + read->lock + "'");
     verdict.Expect(read->max_token <= handle->token(), "max_token within the grants: " + resource,
                    "max_token " + Str(read->max_token) + ", newest grant " + Str(handle->token()));
     saved["resources"].push_back(ResourceJson(resource, *read));
@@ -429,7 +441,8 @@ int RunSetup(const Flags& flags) {
   const std::string lock_a = "durability-a-" + nonce;
   const std::string lock_b = "durability-b-" + nonce;
   std::vector<std::string> resources;
-  for (int k = 0; k < flags.resources; ++k) resources.push_back("durability/" + nonce + "/s" + std::to_string(k));
+  for (int k = 0; k < flags.resources; ++k)
+    resources.push_back("durability/" + nonce + "/s" + std::to_string(k));
   const Duration ttl = Seconds(flags.ttl_seconds);
   auto must = [&verdict](bool passed, const std::string& check, const std::string& detail) {
     return verdict.Expect(passed, check, detail);
@@ -437,7 +450,8 @@ int RunSetup(const Flags& flags) {
 
   // Lock A, first grant: token a0 (stale after the second grant).
   Result<LeaseId> lease_a0 = GrantLease(remote, ttl);
-  if (!must(lease_a0.ok(), "lease granted", lease_a0.ok() ? "lease " + Str(*lease_a0) : Str(lease_a0.status())))
+  if (!must(lease_a0.ok(), "lease granted",
+            lease_a0.ok() ? "lease " + Str(*lease_a0) : Str(lease_a0.status())))
     return verdict.ExitCode();
   Result<protocol::AcquireBody> a0 = Acquire(remote, lock_a, *lease_a0, protocol::AcquireMode::kTry);
   if (!must(a0.ok() && a0->state == protocol::AcquireState::kGranted, "lock A granted",
@@ -450,13 +464,15 @@ int RunSetup(const Flags& flags) {
     client::WriteReply reply = WriteWithToken(remote, resource, lock_a, token, value);
     if (reply.status.ok()) {
       const Status consistent = ledger.CheckAcknowledgedVersion(resource, reply.version);
-      if (!consistent.ok()) verdict.Fail("acknowledged version consistent", std::string(consistent.message()));
+      if (!consistent.ok())
+        verdict.Fail("acknowledged version consistent", std::string(consistent.message()));
       ledger.Acknowledged(resource, value, token, reply.version);
     } else if (reply.status.outcome_unknown()) {
       ledger.Unknown(resource, value, token);
     } else {
       ledger.Rejected(resource, value, token);
-      verdict.Fail("fenced write accepted", resource + " with token " + Str(token) + ": " + Str(reply.status));
+      verdict.Fail("fenced write accepted",
+                   resource + " with token " + Str(token) + ": " + Str(reply.status));
     }
   };
   for (int round = 0; round < 3; ++round) {
@@ -468,7 +484,8 @@ int RunSetup(const Flags& flags) {
 
   // Lock A, second grant: token a1 > a0; writes with it to the first two resources.
   Result<LeaseId> lease_a1 = GrantLease(remote, ttl);
-  if (!must(lease_a1.ok(), "lease granted", lease_a1.ok() ? "lease " + Str(*lease_a1) : Str(lease_a1.status())))
+  if (!must(lease_a1.ok(), "lease granted",
+            lease_a1.ok() ? "lease " + Str(*lease_a1) : Str(lease_a1.status())))
     return verdict.ExitCode();
   Result<protocol::AcquireBody> a1 = Acquire(remote, lock_a, *lease_a1, protocol::AcquireMode::kTry);
   if (!must(a1.ok() && a1->state == protocol::AcquireState::kGranted && a1->token > token_a0,
@@ -503,9 +520,10 @@ int RunSetup(const Flags& flags) {
   const FencingToken token_b = b->token;
   for (const auto& [waiter, position] : {std::pair{*waiter_1, 0u}, std::pair{*waiter_2, 1u}}) {
     Result<protocol::AcquireBody> queued = Acquire(remote, lock_b, waiter, protocol::AcquireMode::kWait);
-    if (!must(queued.ok() && queued->state == protocol::AcquireState::kWaiting && queued->position == position,
-              "lease " + Str(waiter) + " waits for lock B",
-              queued.ok() ? "position " + std::to_string(queued->position) : Str(queued.status())))
+    if (!must(
+            queued.ok() && queued->state == protocol::AcquireState::kWaiting && queued->position == position,
+            "lease " + Str(waiter) + " waits for lock B",
+            queued.ok() ? "position " + std::to_string(queued->position) : Str(queued.status())))
       return verdict.ExitCode();
   }
 
@@ -614,13 +632,14 @@ int RunVerify(const Flags& flags) {
                         read->version == want.at("version").get<uint64_t>() &&
                         read->max_token.value() == want.at("max_token").get<uint64_t>() &&
                         read->lock == want.at("lock").get<std::string>();
-      const std::string shown = "'" + read->value + "' version " + std::to_string(read->version) + " max_token " +
-                                Str(read->max_token) + " lock " + read->lock;
+      const std::string shown = "'" + read->value + "' version " + std::to_string(read->version) +
+                                " max_token " + Str(read->max_token) + " lock " + read->lock;
       verdict.Expect(same, "state back: " + name,
                      same ? shown
-                          : "shows " + shown + ", expected '" + want.at("value").get<std::string>() + "' version " +
-                                std::to_string(want.at("version").get<uint64_t>()) + " max_token " +
-                                std::to_string(want.at("max_token").get<uint64_t>()) + " — lost acknowledged state");
+                          : "shows " + shown + ", expected '" + want.at("value").get<std::string>() +
+                                "' version " + std::to_string(want.at("version").get<uint64_t>()) +
+                                " max_token " + std::to_string(want.at("max_token").get<uint64_t>()) +
+                                " — lost acknowledged state");
     }
     if (!expected->contains("lock_a")) return verdict.ExitCode();
 
@@ -639,10 +658,12 @@ int RunVerify(const Flags& flags) {
 
     Result<protocol::LockInfoBody> info_a = GetLock(remote, lock_a);
     verdict.Expect(info_a.ok() && SameLock(*info_a, holder_a, token_a, {}), "lock A back",
-                   info_a.ok() ? Describe(*info_a) + "; expected holder " + Str(holder_a) + " token " + Str(token_a)
-                               : Str(info_a.status()));
+                   info_a.ok()
+                       ? Describe(*info_a) + "; expected holder " + Str(holder_a) + " token " + Str(token_a)
+                       : Str(info_a.status()));
     Result<protocol::LockInfoBody> info_b = GetLock(remote, lock_b);
-    verdict.Expect(info_b.ok() && SameLock(*info_b, holder_b, token_b, waiters_b), "lock B back with its waiters",
+    verdict.Expect(info_b.ok() && SameLock(*info_b, holder_b, token_b, waiters_b),
+                   "lock B back with its waiters",
                    info_b.ok() ? Describe(*info_b) + "; expected holder " + Str(holder_b) + " token " +
                                      Str(token_b) + " waiters " + std::to_string(waiters_b.size())
                                : Str(info_b.status()));
@@ -650,8 +671,8 @@ int RunVerify(const Flags& flags) {
     const bool lease_back = lease.ok() && lease->ttl == ttl && lease->remaining > Duration::Zero() &&
                             lease->remaining <= ttl && lease->held.size() == 1 && lease->held[0] == lock_a;
     verdict.Expect(lease_back, "lease of A's holder back",
-                   lease.ok() ? "lease " + Str(holder_a) + " ttl " + FormatDuration(lease->ttl) + " remaining " +
-                                    FormatDuration(lease->remaining) + ", holds " +
+                   lease.ok() ? "lease " + Str(holder_a) + " ttl " + FormatDuration(lease->ttl) +
+                                    " remaining " + FormatDuration(lease->remaining) + ", holds " +
                                     (lease->held.empty() ? std::string("nothing") : lease->held[0])
                               : Str(lease.status()));
 
@@ -667,19 +688,24 @@ int RunVerify(const Flags& flags) {
     const Status revoked = RevokeLease(remote, holder_a);
     verdict.Expect(revoked.ok(), "A's holder lease revoked (same client after the restart)", Str(revoked));
     Result<LeaseId> fresh = GrantLease(remote, ttl);
-    Result<protocol::AcquireBody> regrant = fresh.ok() ? Acquire(remote, lock_a, *fresh, protocol::AcquireMode::kTry)
-                                                       : Result<protocol::AcquireBody>(fresh.status());
-    const bool continues = regrant.ok() && regrant->state == protocol::AcquireState::kGranted && regrant->token > token_a;
+    Result<protocol::AcquireBody> regrant = fresh.ok()
+                                                ? Acquire(remote, lock_a, *fresh, protocol::AcquireMode::kTry)
+                                                : Result<protocol::AcquireBody>(fresh.status());
+    const bool continues =
+        regrant.ok() && regrant->state == protocol::AcquireState::kGranted && regrant->token > token_a;
     verdict.Expect(continues, "fencing counter continues",
                    regrant.ok() ? "next grant of A: token " + Str(regrant->token) + " after " + Str(token_a)
                                 : Str(regrant.status()));
     if (continues) {
       const uint64_t version = resources[0].at("version").get<uint64_t>();
-      client::WriteReply fresh_write = WriteWithToken(remote, resource, lock_a, regrant->token, "after-restart");
-      verdict.Expect(fresh_write.status.ok() && fresh_write.version == version + 1, "write with the new token",
-                     Str(fresh_write.status) + ", version " + std::to_string(fresh_write.version) + " (expected " +
-                         std::to_string(version + 1) + ")");
-      client::WriteReply old_write = WriteWithToken(remote, resource, lock_a, token_a, "old-holder-after-restart");
+      client::WriteReply fresh_write =
+          WriteWithToken(remote, resource, lock_a, regrant->token, "after-restart");
+      verdict.Expect(fresh_write.status.ok() && fresh_write.version == version + 1,
+                     "write with the new token",
+                     Str(fresh_write.status) + ", version " + std::to_string(fresh_write.version) +
+                         " (expected " + std::to_string(version + 1) + ")");
+      client::WriteReply old_write =
+          WriteWithToken(remote, resource, lock_a, token_a, "old-holder-after-restart");
       verdict.Expect(old_write.status.code() == StatusCode::kAborted && old_write.max_token == regrant->token,
                      "the pre-restart holder's token is now stale",
                      "write with token " + Str(token_a) + ": " + Str(old_write.status) + ", max_token " +
@@ -697,7 +723,8 @@ int RunVerify(const Flags& flags) {
                    next_b.ok() ? Describe(*next_b) : Str(next_b.status()));
     return verdict.ExitCode();
   } catch (const json::exception& error) {
-    std::fprintf(stderr, "verify: malformed expectations file %s: %s\n", flags.expect_path.c_str(), error.what());
+    std::fprintf(stderr, "verify: malformed expectations file %s: %s\n", flags.expect_path.c_str(),
+                 error.what());
     return kExitUsage;
   }
 }
@@ -713,7 +740,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> faults = {"none", "unsent-ack", "wrong-resource"};
   auto common = [&flags, &faults](CLI::App* command) {
     command->add_option("--dir", flags.dir, "Cluster directory (murphy cluster up --dir)")->required();
-    command->add_option("--expect", flags.expect_path, "Expectations file (written by stream/setup, read by verify)");
+    command->add_option("--expect", flags.expect_path,
+                        "Expectations file (written by stream/setup, read by verify)");
     command->add_option("--fault", flags.fault, "Break the driver on purpose")->check(CLI::IsMember(faults));
   };
   CLI::App* stream = app.add_subcommand("stream", "Stream fenced writes across a kill of the leader");

@@ -84,11 +84,13 @@ Status WriteLedger::CheckObserved(const std::string& resource, const ObservedRes
     if (history[i].value == *observed.value) shown = static_cast<long>(i);
   }
   if (shown < 0) {
-    return FailedPreconditionError(resource + ": shows '" + *observed.value + "', a value this writer never wrote");
+    return FailedPreconditionError(resource + ": shows '" + *observed.value +
+                                   "', a value this writer never wrote");
   }
   const LedgerWrite& write = history[static_cast<size_t>(shown)];
   if (write.outcome == WriteOutcome::kRejected) {
-    return FailedPreconditionError(resource + ": shows " + Describe(write) + ", a write that was not applied");
+    return FailedPreconditionError(resource + ": shows " + Describe(write) +
+                                   ", a write that was not applied");
   }
   if (shown < last) {
     return FailedPreconditionError(resource + ": shows " + Describe(write) + " but " +
@@ -105,8 +107,8 @@ Status WriteLedger::CheckObserved(const std::string& resource, const ObservedRes
     const uint64_t unknown = UnknownBetween(history, last, shown);
     if (observed.version < base + 1 || observed.version > base + unknown) {
       return FailedPreconditionError(resource + ": shows " + Describe(write) + " at version " +
-                                     std::to_string(observed.version) + ", expected " + std::to_string(base + 1) +
-                                     ".." + std::to_string(base + unknown));
+                                     std::to_string(observed.version) + ", expected " +
+                                     std::to_string(base + 1) + ".." + std::to_string(base + unknown));
     }
   }
   if (observed.max_token < write.token) {
