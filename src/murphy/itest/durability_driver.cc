@@ -109,37 +109,50 @@ Result<std::unique_ptr<remote::RemoteClient>> ConnectTo(const std::string& dir, 
 
 // --- Blocking helpers ---------------------------------------------------------------
 
+// Starts an operation whose `done` callback takes a T and runs the loop until it has
+// answered or `bound` passes (nullopt). The answer lands in a shared slot, so a
+// callback that comes later still has somewhere to go.
+template <typename T>
+std::optional<T> Await(remote::RemoteClient& remote, const std::function<void(std::function<void(T)>)>& start,
+                       Duration bound = kCallTimeout + Seconds(2)) {
+  auto slot = std::make_shared<std::optional<T>>();
+  start([slot](T answer) { *slot = std::move(answer); });
+  remote.RunUntil([&slot] { return slot->has_value(); }, bound);
+  return std::move(*slot);
+}
+
+// The client promises an answer by the request's deadline; none at all is a bug.
+Status NoAnswer(const std::string& what) {
+  return InternalError("the client gave no answer to " + what + " within its deadline");
+}
+
 Result<protocol::ReadBody> ReadResource(remote::RemoteClient& remote, const std::string& resource) {
-  std::optional<Result<protocol::ReadBody>> result;
-  remote.lock_client().Read(
-      resource, [&result](Result<protocol::ReadBody> read) { result = std::move(read); }, kCallTimeout);
-  if (!remote.RunUntil([&result] { return result.has_value(); }, kCallTimeout + Seconds(2))) {
-    return DeadlineExceededError("no answer to the read of " + resource);
-  }
-  return std::move(*result);
+  using Answer = Result<protocol::ReadBody>;
+  std::optional<Answer> answer = Await<Answer>(remote, [&](std::function<void(Answer)> done) {
+    remote.lock_client().Read(resource, done, kCallTimeout);
+  });
+  if (!answer.has_value()) return NoAnswer("the read of " + resource);
+  return std::move(*answer);
 }
 
 Result<protocol::LockInfoBody> GetLock(remote::RemoteClient& remote, const std::string& lock) {
-  std::optional<Result<protocol::LockInfoBody>> result;
-  remote.lock_client().GetLock(
-      lock, [&result](Result<protocol::LockInfoBody> info) { result = std::move(info); }, kCallTimeout);
-  if (!remote.RunUntil([&result] { return result.has_value(); }, kCallTimeout + Seconds(2))) {
-    return DeadlineExceededError("no answer to the lock query of " + lock);
-  }
-  return std::move(*result);
+  using Answer = Result<protocol::LockInfoBody>;
+  std::optional<Answer> answer = Await<Answer>(remote, [&](std::function<void(Answer)> done) {
+    remote.lock_client().GetLock(lock, done, kCallTimeout);
+  });
+  if (!answer.has_value()) return NoAnswer("the query of lock " + lock);
+  return std::move(*answer);
 }
 
 client::WriteReply WriteWithToken(remote::RemoteClient& remote, const std::string& resource,
                                   const std::string& lock, FencingToken token, const std::string& value) {
-  std::optional<client::WriteReply> reply;
   client::WriteOptions options;
   options.timeout = kCallTimeout;
-  remote.lock_client().WriteWithToken(
-      resource, lock, token, value, [&reply](client::WriteReply answer) { reply = std::move(answer); },
-      options);
-  if (!remote.RunUntil([&reply] { return reply.has_value(); }, kCallTimeout + Seconds(2))) {
-    return client::WriteReply{DeadlineExceededError("outcome unknown: no answer to the write"), {}, 0};
-  }
+  std::optional<client::WriteReply> reply =
+      Await<client::WriteReply>(remote, [&](std::function<void(client::WriteReply)> done) {
+        remote.lock_client().WriteWithToken(resource, lock, token, value, done, options);
+      });
+  if (!reply.has_value()) return client::WriteReply{NoAnswer("a write to " + resource), {}, 0};
   return std::move(*reply);
 }
 
@@ -240,15 +253,17 @@ int RunStream(const Flags& flags) {
   FencingToken last_token;
   int lock_losses = 0;
   auto acquire = [&]() -> std::unique_ptr<client::LockHandle> {
-    std::optional<Result<std::unique_ptr<client::LockHandle>>> got;
+    using Answer = Result<std::unique_ptr<client::LockHandle>>;
     client::AcquireOptions options;
     options.request_timeout = kCallTimeout;
-    locks.Acquire(
-        lock, ttl, protocol::AcquireMode::kWait,
-        [&got](Result<std::unique_ptr<client::LockHandle>> handle) { got = std::move(handle); }, options);
-    remote.RunUntil([&got] { return got.has_value(); }, kCallTimeout + Seconds(5));
+    std::optional<Answer> got = Await<Answer>(
+        remote,
+        [&](std::function<void(Answer)> done) {
+          locks.Acquire(lock, ttl, protocol::AcquireMode::kWait, std::move(done), options);
+        },
+        kCallTimeout + Seconds(5));
     if (!got.has_value() || !got->ok()) {
-      verdict.Fail("lock acquired", got.has_value() ? Str(got->status()) : "no answer");
+      verdict.Fail("lock acquired", got.has_value() ? Str(got->status()) : Str(NoAnswer("the acquire")));
       return nullptr;
     }
     std::unique_ptr<client::LockHandle> handle = std::move(**got);
@@ -298,14 +313,17 @@ int RunStream(const Flags& flags) {
                    " recorded as acknowledged, never sent");
       break;
     }
-    std::optional<client::WriteReply> reply;
     client::WriteOptions options;
     options.timeout = kCallTimeout;
-    locks.Write(
-        *handle, resource, value, [&reply](client::WriteReply answer) { reply = std::move(answer); },
-        options);
-    if (!remote.RunUntil([&reply] { return reply.has_value(); }, kCallTimeout + Seconds(2))) {
-      reply = client::WriteReply{DeadlineExceededError("outcome unknown: no callback"), {}, 0};
+    std::optional<client::WriteReply> reply =
+        Await<client::WriteReply>(remote, [&](std::function<void(client::WriteReply)> done) {
+          locks.Write(*handle, resource, value, std::move(done), options);
+        });
+    if (!reply.has_value()) {
+      // Its outcome would stay open while later writes go out: the ledger's one
+      // sequential writer would no longer be one.
+      verdict.Fail("write answered", Str(NoAnswer("write " + std::to_string(i))));
+      return verdict.ExitCode();
     }
     switch (reply->status.code()) {
       case StatusCode::kOk: {
