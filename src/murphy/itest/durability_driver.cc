@@ -2,13 +2,15 @@
 // (scripts/durability-test starts, kills and restarts the murphyd processes; this
 // program talks to them through remote::RemoteClient and decides).
 //
-//   stream  A client holds a lock (lease with keepalive, LockClient) and writes, one at
+//   stream  A client holds a lock (lease with keepalive, LockClient; if the lock is lost
+//           or no longer safe, it acquires again — the new token must be higher — and
+//           never counts a write refused as not safe) and writes, one at
 //           a time, fenced writes with distinct values to K fresh resources, recording
 //           every outcome in a WriteLedger. After --before-kill acknowledged writes it
 //           creates DIR/durability-ready-to-kill; the script kill -9s the leader (or
-//           all three nodes, and starts them again) and
-//           writes the kill's wall time (ms since the epoch) to DIR/durability-killed;
-//           the client fails over by itself; after --after-kill more acknowledged
+//           all three nodes, and starts them again) and writes the kill's wall time
+//           (ms since the epoch) to DIR/durability-killed; the client fails over by
+//           itself (or waits for the cluster); after --after-kill more acknowledged
 //           writes it reads every resource back and checks it against the ledger. The
 //           values read are saved (--expect FILE) for a later `verify`.
 //   setup   Builds state to survive a full restart, with plain calls (no keepalive, no
