@@ -5,7 +5,7 @@ SANITIZE := build/asan
 TSAN := build/tsan
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: help deps build test test-release test-sanitize tsan bench fuzz demo soak clean
+.PHONY: help deps build test test-release test-sanitize test-fuzz fuzz-build tsan bench fuzz demo soak clean
 
 help:
 	@echo "make demo   build and run the main job (murphy demo)"
@@ -13,7 +13,8 @@ help:
 	@echo "make build  release build (assertions on)"
 	@echo "make bench  micro-benchmarks (Google Benchmark)"
 	@echo "make tsan   ThreadSanitizer build and its tests"
-	@echo "make fuzz   libFuzzer (clang) on every decoder, FUZZ_SECONDS each (default 60)"
+	@echo "make fuzz   libFuzzer (clang) on every decoder, FUZZ_SECONDS each (default 60);"
+	@echo "            make test runs three of them for FUZZ_TEST_SECONDS (default 30)"
 	@echo "make soak   SEEDS seeds (default 10000) of the kv simulation workload on all cores"
 
 deps:
@@ -25,8 +26,8 @@ $(RELEASE)/build.ninja: CMakeLists.txt | deps
 build: deps $(RELEASE)/build.ninja
 	cmake --build $(RELEASE) -j $(JOBS)
 
-test: test-release test-sanitize
-	@echo "make test: all tests passed (g++ release, clang ASan+UBSan)"
+test: test-release test-sanitize test-fuzz
+	@echo "make test: all tests passed (g++ release, clang ASan+UBSan, libFuzzer $(FUZZ_TEST_SECONDS)s per decoder)"
 
 test-release: build
 	@scripts/install-deps browser
@@ -62,15 +63,26 @@ soak: deps $(RELEASE)/build.ninja
 	cmake --build $(RELEASE) -j $(JOBS) --target murphy
 	$(RELEASE)/src/murphy/cli/murphy sim --seeds $(SEEDS) --workload kv --jobs $(JOBS)
 
+# libFuzzer (clang, ASan+UBSan, coverage on every library). Only the fuzz targets and
+# their smoke binaries (which write the seed inputs) are built there.
+FUZZ := build/fuzz
+FUZZ_TARGETS := frame_fuzz client_message_fuzz wal_fuzz http_fuzz
+# The decoders `make test` fuzzes: the wire (frames), the HTTP API, WAL recovery.
+FUZZ_TEST_TARGETS := frame_fuzz http_fuzz wal_fuzz
+FUZZ_TEST_SECONDS ?= 30
 FUZZ_SECONDS ?= 60
-fuzz: deps
-	CXX=clang++ cmake -S . -B build/fuzz $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release \
-	  -DMURPHY_FUZZ=ON -DMURPHY_BUILD_BENCH=OFF
-	cmake --build build/fuzz -j $(JOBS)
-	@for target in build/fuzz/fuzz/*_fuzz; do \
-	  mkdir -p build/fuzz/corpus/$$(basename $$target); \
-	  $$target -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$(basename $$target) || exit 1; \
-	done
+$(FUZZ)/build.ninja: CMakeLists.txt | deps
+	CXX=clang++ cmake -S . -B $(FUZZ) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release \
+	  -DMURPHY_FUZZ=ON -DMURPHY_SANITIZE=address,undefined -DMURPHY_BUILD_BENCH=OFF
+
+fuzz-build: deps $(FUZZ)/build.ninja
+	cmake --build $(FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS) $(addsuffix _smoke,$(FUZZ_TARGETS))
+
+test-fuzz: fuzz-build
+	scripts/fuzz-run $(FUZZ) $(FUZZ_TEST_SECONDS) $(FUZZ_TEST_TARGETS)
+
+fuzz: fuzz-build
+	scripts/fuzz-run $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: build
 	$(RELEASE)/src/murphy/cli/murphy demo --html demo-report.html

@@ -2,10 +2,13 @@
 // target with any compiler: a fixed seed's random inputs plus mutations (bit flips,
 // truncation, inserted bytes) of the valid inputs the target provides through
 // MurphyFuzzSeedInputs(), then every file named on the command line (a saved corpus
-// or crash).
+// or crash). With `--write-seeds DIR` it only writes those valid inputs into DIR as
+// files (seed_0, seed_1, ...), to start a libFuzzer corpus from (scripts/fuzz-run).
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <string>
 #include <iterator>
 #include <vector>
 
@@ -16,8 +19,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 std::vector<std::vector<uint8_t>> MurphyFuzzSeedInputs();
 
 int main(int argc, char** argv) {
-  murphy::Rng rng(20261126);
   const std::vector<std::vector<uint8_t>> seeds = MurphyFuzzSeedInputs();
+  if (argc == 3 && std::strcmp(argv[1], "--write-seeds") == 0) {
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      const std::string path = std::string(argv[2]) + "/seed_" + std::to_string(i);
+      std::ofstream file(path, std::ios::binary);
+      file.write(reinterpret_cast<const char*>(seeds[i].data()), static_cast<std::streamsize>(seeds[i].size()));
+      if (!file) {
+        std::fprintf(stderr, "fuzz smoke: cannot write %s\n", path.c_str());
+        return 1;
+      }
+    }
+    std::printf("fuzz smoke: wrote %zu seed inputs to %s\n", seeds.size(), argv[2]);
+    return 0;
+  }
+  murphy::Rng rng(20261126);
   int runs = 0;
   for (int round = 0; round < 20000; ++round) {
     std::vector<uint8_t> input;

@@ -20,6 +20,10 @@ std::string_view OperationKindName(OperationKind kind) {
       return "acquire";
     case OperationKind::kRelease:
       return "release";
+    case OperationKind::kFencedWrite:
+      return "fenced-write";
+    case OperationKind::kFencedRead:
+      return "fenced-read";
   }
   MURPHY_UNREACHABLE();
 }
@@ -49,6 +53,7 @@ std::string DescribeInput(const Input& input) {
   switch (input.kind) {
     case OperationKind::kRead:
     case OperationKind::kDelete:
+    case OperationKind::kFencedRead:
       text += with_key("");
       break;
     case OperationKind::kWrite:
@@ -63,6 +68,9 @@ std::string DescribeInput(const Input& input) {
     case OperationKind::kRelease:
       text += with_key("owner " + std::to_string(input.value) + ", token " + std::to_string(input.expected));
       break;
+    case OperationKind::kFencedWrite:
+      text += with_key("token " + std::to_string(input.value));
+      break;
   }
   text += ')';
   return text;
@@ -74,7 +82,20 @@ std::string DescribeOperation(const Input& input, const Output* output) {
   text += " -> ";
   switch (input.kind) {
     case OperationKind::kRead:
-      text += output->value.has_value() ? std::to_string(*output->value) : std::string("absent");
+      if (output->holder.has_value()) {
+        text += "held by " + std::to_string(*output->holder) + " with token " + std::to_string(output->value.value_or(0));
+      } else {
+        text += output->value.has_value() ? std::to_string(*output->value) : std::string("absent");
+      }
+      break;
+    case OperationKind::kFencedWrite:
+      text += std::string(output->succeeded ? "accepted" : "rejected") + ", max token " +
+              std::to_string(output->value.value_or(0)) + ", version " + std::to_string(output->version);
+      break;
+    case OperationKind::kFencedRead:
+      text += output->value.has_value() ? "max token " + std::to_string(*output->value) + ", version " +
+                                              std::to_string(output->version)
+                                        : std::string("never written");
       break;
     case OperationKind::kAcquire:
       if (!output->succeeded) {

@@ -46,9 +46,11 @@ enum class OperationKind : uint8_t {
   kDelete,          // map delete
   kAcquire,         // lock acquire by `owner`
   kRelease,         // lock release by `owner` of the grant with fencing `token`
+  kFencedWrite,     // fenced-store write to resource `key` with fencing `token`
+  kFencedRead,      // fenced-store read of resource `key`
 };
 
-// "read", "write", "cas", "delete", "acquire", "release".
+// "read", "write", "cas", "delete", "acquire", "release", "fenced-write", "fenced-read".
 std::string_view OperationKindName(OperationKind kind);
 
 struct Input {
@@ -56,6 +58,7 @@ struct Input {
   // Map key or lock name; empty for the single register.
   std::string key;
   // kWrite, kCompareAndSet: the value written. kAcquire, kRelease: the owner.
+  // kFencedWrite: the fencing token the write carries.
   int64_t value = 0;
   // kCompareAndSet: the expected value. kRelease: the fencing token released.
   int64_t expected = 0;
@@ -76,20 +79,42 @@ struct Input {
   static Input Release(std::string lock, int64_t owner, int64_t token) {
     return {OperationKind::kRelease, std::move(lock), owner, token};
   }
+  static Input FencedWrite(std::string resource, int64_t token) {
+    return {OperationKind::kFencedWrite, std::move(resource), token, 0};
+  }
+  static Input FencedRead(std::string resource) {
+    return {OperationKind::kFencedRead, std::move(resource), 0, 0};
+  }
 };
 
 struct Output {
   // kCompareAndSet: swapped. kAcquire: granted (false: refused, the lock was held).
-  // kRelease: accepted (false: the caller did not hold that grant). Otherwise true.
+  // kRelease: accepted (false: the caller did not hold that grant). kFencedWrite:
+  // accepted (false: rejected as stale). Otherwise true.
   bool succeeded = true;
-  // kRead: the value read (nullopt: the key is absent). kAcquire: the fencing token.
+  // kRead: the value read (nullopt: the key is absent); of a lock (lock service
+  // model): its token — the holder's, or the last granted when free. kAcquire: the
+  // fencing token. kFencedWrite: the resource's max token the store answered with.
+  // kFencedRead: the max token (nullopt: the resource was never written).
   std::optional<int64_t> value;
+  // kRead of a lock: its holder (nullopt: free).
+  std::optional<int64_t> holder = std::nullopt;
+  // kFencedWrite: the version the store answered with (the new one when accepted,
+  // the current one when rejected). kFencedRead: the version.
+  int64_t version = 0;
 
   static Output Success() { return {true, std::nullopt}; }
   static Output Failure() { return {false, std::nullopt}; }
   static Output Value(int64_t value) { return {true, value}; }
   static Output Absent() { return {true, std::nullopt}; }
   static Output Token(int64_t token) { return {true, token}; }
+  // A read of a lock: free (holder nullopt) or held, with the token.
+  static Output LockState(std::optional<int64_t> holder, int64_t token) { return {true, token, holder, 0}; }
+  static Output FencedAccepted(int64_t max_token, int64_t version) { return {true, max_token, {}, version}; }
+  static Output FencedRejected(int64_t max_token, int64_t version) { return {false, max_token, {}, version}; }
+  static Output FencedState(std::optional<int64_t> max_token, int64_t version) {
+    return {true, max_token, {}, version};
+  }
 };
 
 enum class Outcome : uint8_t { kPending, kOk, kFail, kInfo };

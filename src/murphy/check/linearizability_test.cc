@@ -282,6 +282,91 @@ TEST(LockTest, InfoAcquireMayHaveGrantedTheLock) {
   EXPECT_EQ(VerdictOf(history, *MakeLockModel()), Verdict::kLinearizable);
 }
 
+// ----- the lock service model: locks with exact reads, and the fenced store -----
+
+// A good run of the lock service: a grant, a read of holder and token, an expiry
+// recorded as a release at the instant it was applied, a refused try concurrent with
+// nothing but the holding, fenced writes accepted and rejected.
+History GoodLockServiceHistory() {
+  History history;
+  history.Add(P(1), At(0), At(10), Input::Acquire("a", 1), Outcome::kOk, Output::Token(33));
+  history.Add(P(2), At(12), At(14), Input::Read("a"), Outcome::kOk, Output::LockState(1, 33));
+  history.Add(P(1), At(15), At(20), Input::FencedWrite("r", 33), Outcome::kOk, Output::FencedAccepted(33, 1));
+  history.Add(P(2), At(21), At(25), Input::Acquire("a", 2), Outcome::kOk, Output::Failure());
+  history.Add(P(1), At(26), At(28), Input::FencedWrite("r", 33), Outcome::kOk, Output::FencedAccepted(33, 2));
+  history.Add(P(1), At(30), At(30), Input::Release("a", 1, 33), Outcome::kOk, Output::Success());  // expiry
+  history.Add(P(3), At(31), At(33), Input::Read("a"), Outcome::kOk, Output::LockState(std::nullopt, 33));
+  history.Add(P(2), At(32), At(40), Input::Acquire("a", 2), Outcome::kOk, Output::Token(34));
+  history.Add(P(2), At(41), At(45), Input::FencedWrite("r", 34), Outcome::kOk, Output::FencedAccepted(34, 3));
+  history.Add(P(1), At(46), At(50), Input::FencedWrite("r", 33), Outcome::kOk, Output::FencedRejected(34, 3));
+  history.Add(P(3), At(51), At(52), Input::FencedRead("r"), Outcome::kOk, Output::FencedState(34, 3));
+  history.Add(P(3), At(51), At(52), Input::FencedRead("s"), Outcome::kOk, Output::FencedState(std::nullopt, 0));
+  return history;
+}
+
+TEST(LockServiceModelTest, AGoodRunIsLinearizable) {
+  const LinearizabilityResult result = Check(GoodLockServiceHistory(), *MakeLockServiceModel());
+  EXPECT_EQ(result.verdict, Verdict::kLinearizable) << result.ToString();
+  EXPECT_EQ(result.partitions, 3u);  // lock a, resources r and s
+}
+
+TEST(LockServiceModelTest, EachCorruptionOfTheGoodRunIsCaught) {
+  // One hand-made bad history per rule: change one recorded answer and the run must
+  // be rejected.
+  struct Corruption {
+    const char* what;
+    size_t operation;
+    Output output;
+  };
+  const Corruption corruptions[] = {
+      {"the read names another holder", 1, Output::LockState(2, 33)},
+      {"the read sees an old token", 1, Output::LockState(1, 32)},
+      {"the read sees the held lock free", 1, Output::LockState(std::nullopt, 33)},
+      {"a try is granted while the lock is held", 3, Output::Token(34)},
+      {"the read after the expiry still sees the holder", 6, Output::LockState(1, 33)},
+      {"the token does not increase", 7, Output::Token(33)},
+      {"the version skips", 4, Output::FencedAccepted(33, 3)},
+      {"the store accepts a stale token", 9, Output::FencedAccepted(33, 4)},
+      {"the rejection reports a wrong max token", 9, Output::FencedRejected(33, 3)},
+      {"the read sees an old max token", 10, Output::FencedState(33, 3)},
+      {"the read sees a resource nobody wrote", 11, Output::FencedState(1, 1)},
+  };
+  for (const Corruption& corruption : corruptions) {
+    History history = GoodLockServiceHistory();
+    history.mutable_operation(OperationId(corruption.operation)).output = corruption.output;
+    const LinearizabilityResult result = Check(history, *MakeLockServiceModel());
+    EXPECT_EQ(result.verdict, Verdict::kNotLinearizable) << corruption.what;
+    if (result.verdict == Verdict::kNotLinearizable) {
+      EXPECT_EQ(result.counterexamples[0].culprit, OperationId(corruption.operation)) << corruption.what;
+    }
+  }
+}
+
+TEST(LockServiceModelTest, ConcurrentOperationsMayTakeEffectInEitherOrder) {
+  History history;
+  // A read overlapping the grant may see the lock free or held.
+  history.Add(P(1), At(0), At(10), Input::Acquire("a", 1), Outcome::kOk, Output::Token(1));
+  history.Add(P(2), At(5), At(6), Input::Read("a"), Outcome::kOk, Output::LockState(std::nullopt, 0));
+  history.Add(P(3), At(5), At(7), Input::Read("a"), Outcome::kOk, Output::LockState(1, 1));
+  // A timed-out write may have taken effect: it explains the version a later write
+  // and a read see.
+  history.Add(P(1), At(11), At(12), Input::FencedWrite("r", 1), Outcome::kInfo);
+  history.Add(P(1), At(13), At(14), Input::FencedWrite("r", 1), Outcome::kOk, Output::FencedAccepted(1, 2));
+  history.Add(P(2), At(15), At(16), Input::FencedRead("r"), Outcome::kOk, Output::FencedState(1, 2));
+  EXPECT_EQ(VerdictOf(history, *MakeLockServiceModel()), Verdict::kLinearizable);
+}
+
+TEST(LockServiceModelTest, RefusesOperationsItCannotJudge) {
+  History history;
+  history.Add(P(1), At(0), At(1), Input::Write("x", 1), Outcome::kOk, Output::Success());
+  EXPECT_EQ(CheckLinearizability(history, *MakeLockServiceModel()).status().code(),
+            StatusCode::kInvalidArgument);
+  History unnamed;
+  unnamed.Add(P(1), At(0), At(1), Input::FencedRead(""), Outcome::kOk, Output::FencedState(std::nullopt, 0));
+  EXPECT_EQ(CheckLinearizability(unnamed, *MakeLockServiceModel()).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 // ----- budgets -----
 
 History ManyConcurrentWrites(int writers) {

@@ -232,6 +232,69 @@ class KeyValueModel final : public Model {
 };
 
 // Lock records: first = last token granted, second = 1 if held, third = owner.
+// Steps acquire and release of the lock whose record is `record_key` (the lock name
+// for the lock model, a prefixed name for the lock service model).
+bool StepLock(const ModelState& state, std::string_view record_key, const Input& input, const Output* output,
+              ModelState* next) {
+  Record lock = Find(state, record_key).value_or(Record{record_key, 0, 0, 0});
+  lock.key = record_key;
+  const bool held = lock.second != 0;
+  switch (input.kind) {
+    case OperationKind::kAcquire: {
+      if (output != nullptr && !output->succeeded) {
+        // Refused: legal only while someone holds it; nothing changes.
+        if (!held) return false;
+        *next = state;
+        return true;
+      }
+      if (held) {
+        if (output != nullptr) return false;  // Granted while held: two holders.
+        *next = state;                        // An info acquire while held was refused.
+        return true;
+      }
+      int64_t token = lock.first + 1;  // The least constraining token for an info grant.
+      if (output != nullptr) {
+        if (!output->value.has_value() || *output->value <= lock.first) return false;
+        token = *output->value;
+      }
+      lock.first = token;
+      lock.second = 1;
+      lock.third = input.value;
+      Replace(state, record_key, &lock, next);
+      return true;
+    }
+    case OperationKind::kRelease: {
+      const bool holds = held && lock.third == input.value && lock.first == input.expected;
+      if (output != nullptr && output->succeeded != holds) return false;
+      if (!holds) {
+        *next = state;
+        return true;
+      }
+      lock.second = 0;
+      lock.third = 0;
+      Replace(state, record_key, &lock, next);
+      return true;
+    }
+    case OperationKind::kRead: {
+      // Holder and token exactly; the token of a free lock is the last one granted.
+      if (output != nullptr) {
+        const std::optional<int64_t> holder = held ? std::optional<int64_t>(lock.third) : std::nullopt;
+        if (output->holder != holder || output->value.value_or(0) != lock.first) return false;
+      }
+      *next = state;
+      return true;
+    }
+    default:
+      MURPHY_UNREACHABLE();
+  }
+}
+
+std::string DescribeLockRecord(const Record& record) {
+  std::string text = record.second != 0 ? "held by owner " + std::to_string(record.third) + " with token "
+                                        : std::string("free, last token ");
+  return text + std::to_string(record.first);
+}
+
 class LockModel final : public Model {
  public:
   explicit LockModel(bool partition_by_lock) : partition_by_lock_(partition_by_lock) {}
@@ -251,48 +314,7 @@ class LockModel final : public Model {
   ModelState Init() const override { return {}; }
 
   bool Step(const ModelState& state, const Input& input, const Output* output, ModelState* next) const override {
-    Record lock = Find(state, input.key).value_or(Record{input.key, 0, 0, 0});
-    lock.key = input.key;
-    const bool held = lock.second != 0;
-    switch (input.kind) {
-      case OperationKind::kAcquire: {
-        if (output != nullptr && !output->succeeded) {
-          // Refused: legal only while someone holds it; nothing changes.
-          if (!held) return false;
-          *next = state;
-          return true;
-        }
-        if (held) {
-          if (output != nullptr) return false;  // Granted while held: two holders.
-          *next = state;                        // An info acquire while held was refused.
-          return true;
-        }
-        int64_t token = lock.first + 1;  // The least constraining token for an info grant.
-        if (output != nullptr) {
-          if (!output->value.has_value() || *output->value <= lock.first) return false;
-          token = *output->value;
-        }
-        lock.first = token;
-        lock.second = 1;
-        lock.third = input.value;
-        Replace(state, input.key, &lock, next);
-        return true;
-      }
-      case OperationKind::kRelease: {
-        const bool holds = held && lock.third == input.value && lock.first == input.expected;
-        if (output != nullptr && output->succeeded != holds) return false;
-        if (!holds) {
-          *next = state;
-          return true;
-        }
-        lock.second = 0;
-        lock.third = 0;
-        Replace(state, input.key, &lock, next);
-        return true;
-      }
-      default:
-        MURPHY_UNREACHABLE();
-    }
+    return StepLock(state, input.key, input, output, next);
   }
 
   bool IsReadOnly(const Input& input) const override {
@@ -311,16 +333,104 @@ class LockModel final : public Model {
     while (!in.empty()) {
       const Record record = ParseRecord(&in);
       if (!text.empty()) text += "; ";
-      text += Quote(record.key) + ": ";
-      text += record.second != 0 ? "held by owner " + std::to_string(record.third) + " with token "
-                                 : std::string("free, last token ");
-      text += std::to_string(record.first);
+      text += Quote(record.key) + ": " + DescribeLockRecord(record);
     }
     return text;
   }
 
  private:
   bool partition_by_lock_;
+};
+
+// Records are named "lock " + name (as in StepLock) or "resource " + name:
+// first = max token, second = version (0: never written).
+class LockServiceModel final : public Model {
+ public:
+  std::string_view name() const override { return "lock service"; }
+
+  Status Validate(const Input& input) const override {
+    switch (input.kind) {
+      case OperationKind::kAcquire:
+      case OperationKind::kRelease:
+      case OperationKind::kRead:
+      case OperationKind::kFencedWrite:
+      case OperationKind::kFencedRead:
+        return input.key.empty() ? InvalidArgumentError("the lock service model needs a name: " +
+                                                        DescribeInput(input))
+                                 : Status::Ok();
+      default:
+        return InvalidArgumentError("the lock service model has no " + DescribeInput(input));
+    }
+  }
+
+  ModelState Init() const override { return {}; }
+
+  bool Step(const ModelState& state, const Input& input, const Output* output, ModelState* next) const override {
+    const std::string key = RecordKey(input);
+    if (input.kind != OperationKind::kFencedWrite && input.kind != OperationKind::kFencedRead) {
+      return StepLock(state, key, input, output, next);
+    }
+    Record resource = Find(state, key).value_or(Record{key, 0, 0, 0});
+    resource.key = key;
+    if (input.kind == OperationKind::kFencedRead) {
+      if (output != nullptr) {
+        const std::optional<int64_t> max_token =
+            resource.second == 0 ? std::nullopt : std::optional<int64_t>(resource.first);
+        if (output->value != max_token || (max_token.has_value() && output->version != resource.second)) {
+          return false;
+        }
+      }
+      *next = state;
+      return true;
+    }
+    // A write is accepted iff its token is at least the max token; an accepted write
+    // makes its token the max and increments the version; a rejected one changes
+    // nothing and reports the max token and version as they are.
+    const bool accepts = input.value >= resource.first;
+    if (output != nullptr) {
+      if (output->succeeded != accepts) return false;
+      const int64_t version = accepts ? resource.second + 1 : resource.second;
+      const int64_t max_token = accepts ? input.value : resource.first;
+      if (output->value.value_or(0) != max_token || output->version != version) return false;
+    }
+    if (!accepts) {
+      *next = state;
+      return true;
+    }
+    resource.first = input.value;
+    resource.second += 1;
+    Replace(state, key, &resource, next);
+    return true;
+  }
+
+  bool IsReadOnly(const Input& input) const override {
+    return input.kind == OperationKind::kRead || input.kind == OperationKind::kFencedRead;
+  }
+
+  std::string PartitionKey(const Input& input) const override { return RecordKey(input); }
+
+  std::string DescribeState(const ModelState& state) const override {
+    if (state.empty()) return "all locks free and no resource written";
+    std::string text;
+    std::string_view in = state;
+    while (!in.empty()) {
+      const Record record = ParseRecord(&in);
+      if (!text.empty()) text += "; ";
+      text += std::string(record.key) + ": ";
+      text += record.key.starts_with(kLockPrefix) ? DescribeLockRecord(record)
+                                                  : "max token " + std::to_string(record.first) + ", version " +
+                                                        std::to_string(record.second);
+    }
+    return text;
+  }
+
+ private:
+  static constexpr std::string_view kLockPrefix = "lock ";
+  static constexpr std::string_view kResourcePrefix = "resource ";
+  static std::string RecordKey(const Input& input) {
+    const bool fenced = input.kind == OperationKind::kFencedWrite || input.kind == OperationKind::kFencedRead;
+    return std::string(fenced ? kResourcePrefix : kLockPrefix) + input.key;
+  }
 };
 
 }  // namespace
@@ -332,5 +442,6 @@ std::unique_ptr<Model> MakeKeyValueModel(bool partition_by_key) {
 std::unique_ptr<Model> MakeLockModel(bool partition_by_lock) {
   return std::make_unique<LockModel>(partition_by_lock);
 }
+std::unique_ptr<Model> MakeLockServiceModel() { return std::make_unique<LockServiceModel>(); }
 
 }  // namespace murphy

@@ -92,4 +92,24 @@ std::unique_ptr<Model> MakeKeyValueModel(bool partition_by_key = true);
 // lock name.
 std::unique_ptr<Model> MakeLockModel(bool partition_by_lock = true);
 
+// The client-visible operations of murphy's lock service (locksvc/), whose semantics
+// are exact, each lock and each fenced resource its own partition:
+//   acquire, release   as the lock model above, on the lock named by the key;
+//   read(lock)         -> holder (Output::holder, nullopt: free) and token
+//                      (Output::value: the holder's, or the last granted when free;
+//                      0 for a lock never granted). Exact: both must match;
+//   fenced-write(resource, token) -> accepted iff token >= the resource's max token;
+//                      accepted: max token := token, version += 1, and the output
+//                      reports exactly those; rejected: nothing changes and the output
+//                      reports the max token and version as they are;
+//   fenced-read(resource) -> max token and version (value nullopt: never written).
+// An info fenced write that took effect is accepted or rejected by the same rule.
+// What it does not describe (the recorder must keep such operations out, or record
+// them as info): compare-and-set and idempotency keys of the store (a retry answered
+// from memory), a write naming another lock than the resource's, the time a waiting
+// acquire spends in the queue (a granted wait is an acquire whose interval covers the
+// grant), and lease expiry — record the end of a holding as a release on the holder's
+// behalf whose interval covers the moment it was applied.
+std::unique_ptr<Model> MakeLockServiceModel();
+
 }  // namespace murphy

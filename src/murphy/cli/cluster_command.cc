@@ -420,6 +420,7 @@ int RunStatus(const ClusterFlags& flags) {
                             {"role", "down"},          {"term", nullptr},           {"leader", nullptr},
                             {"commit", nullptr},       {"applied", nullptr},        {"ready", false},
                             {"reason", "unreachable"}, {"clock_offset_ms", nullptr}};
+    entry["clock_offsets"] = nlohmann::json::array();
     const pid_t pid = ReadPid(dir, node.id);
     if (Alive(pid)) entry["pid"] = pid;
     const Result<server::HostPort> admin = server::ParseHostPort(node.admin);
@@ -429,8 +430,8 @@ int RunStatus(const ClusterFlags& flags) {
       if (response.ok() && response->status == 200) {
         const nlohmann::json status = nlohmann::json::parse(response->body, nullptr, false);
         if (status.is_object()) {
-          for (const char* key :
-               {"role", "term", "leader", "commit", "applied", "ready", "reason", "clock_offset_ms"}) {
+          for (const char* key : {"role", "term", "leader", "commit", "applied", "ready", "reason",
+                                  "clock_offset_ms", "clock_offsets"}) {
             if (status.contains(key)) entry[key] = status[key];
           }
         }
@@ -449,15 +450,21 @@ int RunStatus(const ClusterFlags& flags) {
     if (value.is_string()) return value.get<std::string>();
     return value.dump();
   };
-  // Clock offset stays n/a until the daemon runs a ClockOffsetMonitor.
+  // CLOCK_OFFSET: this node's wall clock minus the cluster's median clock, measured by
+  // clock pings between the nodes (n/a until a node has heard from a peer).
+  const auto show_offset = [](const nlohmann::json& value) {
+    if (!value.is_number()) return std::string("n/a");
+    char text[32];
+    std::snprintf(text, sizeof(text), "%+.2fms", value.get<double>());
+    return std::string(text);
+  };
   std::printf("%-5s %-14s %-6s %-7s %-8s %-8s %-6s %-12s %s\n", "NODE", "ROLE", "TERM", "LEADER", "COMMIT",
               "APPLIED", "READY", "CLOCK_OFFSET", "PID");
   for (const nlohmann::json& entry : result["nodes"]) {
     std::printf("%-5s %-14s %-6s %-7s %-8s %-8s %-6s %-12s %s\n", show(entry["id"]).c_str(),
                 show(entry["role"]).c_str(), show(entry["term"]).c_str(), show(entry["leader"]).c_str(),
                 show(entry["commit"]).c_str(), show(entry["applied"]).c_str(),
-                entry["ready"] == true ? "yes" : "no",
-                entry["clock_offset_ms"].is_null() ? "n/a" : show(entry["clock_offset_ms"]).c_str(),
+                entry["ready"] == true ? "yes" : "no", show_offset(entry["clock_offset_ms"]).c_str(),
                 show(entry["pid"]).c_str());
   }
   return 0;

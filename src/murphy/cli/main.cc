@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   murphy::cli::AddDemoCommand(app, &exit_code);
   murphy::cli::AddSimCommand(app, &exit_code);
   murphy::cli::AddClusterCommand(app, &exit_code);
+  murphy::cli::AddLeaseCommand(app, &exit_code);
+  murphy::cli::AddLockCommand(app, &exit_code);
+  murphy::cli::AddKvCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -114,6 +114,45 @@ void LockClient::Acquire(std::string name, Duration ttl, protocol::AcquireMode m
                 [this, id](CallResult result) { OnGranted(id, std::move(result)); });
 }
 
+size_t LockClient::CancelAcquire(const std::string& name) {
+  std::vector<uint64_t> cancelled;
+  for (const auto& [id, session] : sessions_) {
+    const bool in_progress = session.state == State::kGranting || session.state == State::kAcquiring ||
+                             session.state == State::kWaiting;
+    if (in_progress && session.lock == name) cancelled.push_back(id);
+  }
+  for (const uint64_t id : cancelled) {
+    Session& session = sessions_.at(id);
+    CancelTimers(&session);
+    AcquireCallback done = std::move(session.acquire_done);
+    if (session.lease_granted && !session.lease_ended) {
+      // Withdraw the wait, then revoke the lease: the revoke also releases a grant
+      // that raced ahead of the cancel. The lease is this acquisition's alone.
+      const LeaseId lease = session.lease;
+      const Deadline deadline = Deadline::After(env_.MonotonicNow(), options_.release_timeout);
+      channel_.Call(protocol::CancelAcquireRequest{name, lease}, deadline,
+                    [this, name, lease](CallResult result) {
+                      if (result.response.has_value()) {
+                        if (const auto* body = std::get_if<protocol::AcquireBody>(&result.response->body)) {
+                          env_.Trace("client_acquire_cancelled",
+                                     {{"lock", std::string_view(name)},
+                                      {"lease", lease.value()},
+                                      {"raced_grant", body->state == protocol::AcquireState::kGranted}});
+                        }
+                      }
+                      // A deadline of its own: the cancel may have used all of its.
+                      channel_.Call(protocol::RevokeLeaseRequest{lease},
+                                    Deadline::After(env_.MonotonicNow(), options_.release_timeout),
+                                    [](CallResult) {});
+                    });
+    }
+    if (session.lease_granted) by_lease_.erase(session.lease);
+    sessions_.erase(id);
+    Soon([done = std::move(done)] { done(CancelledError("acquire cancelled by the client")); });
+  }
+  return cancelled.size();
+}
+
 void LockClient::OnGranted(uint64_t id, CallResult result) {
   Session* session = Find(id);
   if (session == nullptr || session->state != State::kGranting) return;
@@ -451,6 +490,8 @@ void LockClient::StartWrite(std::string resource, std::string lock, FencingToken
   if (invalid.ok()) invalid = CheckName("lock", lock);
   if (invalid.ok() && value.size() > protocol::kMaxValueBytes)
     invalid = InvalidArgumentError("value too large");
+  if (invalid.ok() && options.expected_value.has_value() && options.expected_value->size() > protocol::kMaxValueBytes)
+    invalid = InvalidArgumentError("expected value too large");
   if (!invalid.ok()) {
     Soon([done = std::move(done), invalid] { done(WriteReply{invalid, {}, 0}); });
     return;
@@ -461,6 +502,7 @@ void LockClient::StartWrite(std::string resource, std::string lock, FencingToken
   request.token = token;
   request.value = std::move(value);
   request.expected_version = options.expected_version;
+  request.expected_value = options.expected_value;
   channel_.Call(
       std::move(request), Deadline::After(env_.MonotonicNow(), options.timeout),
       [done = std::move(done)](CallResult result) {

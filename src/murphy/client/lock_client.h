@@ -16,6 +16,12 @@
 //   A waiting acquire (kWait, kWaitWithTimeout) completes on the node's `granted` push,
 //   or — if that push is lost — on the next poll of the lock (every
 //   `wait_poll_interval`).
+// - CancelAcquire(name) gives up every acquisition of `name` still in progress: each
+//   one's `done` gets CANCELLED (on a later turn of the loop) and never a handle. A
+//   queued wait is withdrawn on the node (cancel-acquire, which never gives up a
+//   grant), then the acquisition's lease is revoked, best effort: so if the grant
+//   raced ahead of the cancel (the node answers "granted"), the lock is released, not
+//   left to a holder nobody uses. Needs nodes that speak client message version 2.
 // - Safe-until. Each lease renewal (the grant, then keepalives every ttl /
 //   keepalive_divisor, timed on this process's monotonic clock) moves
 //       safe_until = (monotonic time the renewal was first SENT)
@@ -97,8 +103,12 @@ struct AcquireOptions {
 };
 
 struct WriteOptions {
-  std::optional<uint64_t> expected_version;  // compare-and-set
+  std::optional<uint64_t> expected_version;  // compare-and-set on the version
   Duration timeout = Seconds(5);
+  // Compare-and-set on the value: the write is accepted only if the resource exists
+  // and holds exactly this value (ABORTED otherwise, with the current version). Needs
+  // nodes that speak client message version 2.
+  std::optional<std::string> expected_value = std::nullopt;
 };
 
 // The store's answer to a fenced write.
@@ -161,6 +171,10 @@ class LockClient {
   // See the contract. REQUIRES: ttl > 0; name not empty.
   void Acquire(std::string name, Duration ttl, protocol::AcquireMode mode, AcquireCallback done,
                const AcquireOptions& options = {});
+
+  // See the contract. Returns how many acquisitions were cancelled (0: none in
+  // progress for `name`).
+  size_t CancelAcquire(const std::string& name);
 
   void Write(const LockHandle& handle, std::string resource, std::string value, WriteCallback done,
              const WriteOptions& options = {});

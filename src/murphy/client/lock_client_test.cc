@@ -110,9 +110,10 @@ struct ClientApp {
         },
         options);
   }
-  void Write(std::string resource, std::string value) {
-    client.Write(*handle, std::move(resource), std::move(value),
-                 [this](WriteReply reply) { writes.push_back(std::move(reply)); });
+  void Write(std::string resource, std::string value, const WriteOptions& options = {}) {
+    client.Write(
+        *handle, std::move(resource), std::move(value),
+        [this](WriteReply reply) { writes.push_back(std::move(reply)); }, options);
   }
   void WriteWithToken(std::string resource, std::string lock, FencingToken token, std::string value) {
     client.WriteWithToken(std::move(resource), std::move(lock), token, std::move(value),
@@ -213,6 +214,21 @@ TEST(LockClientTest, AcquiresWritesAndReleasesOnDestruction) {
   EXPECT_TRUE(harness.app(a).writes[0].status.ok()) << harness.app(a).writes[0].status.ToString();
   EXPECT_EQ(harness.app(a).writes[0].version, 1u);
   EXPECT_EQ(harness.server().service().store().Read("orders/1")->value, "first");
+
+  // Compare-and-set on the value: refused on a mismatch (with the current version),
+  // accepted on a match.
+  WriteOptions on_value;
+  on_value.expected_value = "not what is there";
+  harness.app(a).Write("orders/1", "second", on_value);
+  ASSERT_TRUE(harness.RunUntil([&] { return harness.app(a).writes.size() == 2; }));
+  EXPECT_EQ(harness.app(a).writes[1].status.code(), StatusCode::kAborted);
+  EXPECT_EQ(harness.app(a).writes[1].version, 1u);
+  on_value.expected_value = "first";
+  harness.app(a).Write("orders/1", "second", on_value);
+  ASSERT_TRUE(harness.RunUntil([&] { return harness.app(a).writes.size() == 3; }));
+  EXPECT_TRUE(harness.app(a).writes[2].status.ok()) << harness.app(a).writes[2].status.ToString();
+  EXPECT_EQ(harness.app(a).writes[2].version, 2u);
+  EXPECT_EQ(harness.server().service().store().Read("orders/1")->value, "second");
 
   // Release on destruction: best effort, non-blocking, and it lands.
   harness.app(a).handle.reset();
@@ -529,6 +545,49 @@ TEST(LockClientTest, WaiterIsGrantedWhenTheHolderReleases) {
   ASSERT_TRUE(harness.RunUntil([&] { return harness.app(a).acquire_status.has_value(); }));
   EXPECT_EQ(harness.app(a).acquire_status->code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(harness.RunUntil([&] { return harness.server().service().machine().lease_count() == 1; }));
+}
+
+TEST(LockClientTest, CancelAcquireWithdrawsTheWaitAndReleasesARacedGrant) {
+  constexpr uint64_t kSeed = 15;
+  SCOPED_TRACE(SeedNote(kSeed));
+  Harness harness(kSeed);
+  const NodeId a = harness.AddClient("a");
+  const NodeId b = harness.AddClient("b");
+  harness.app(a).Acquire("orders", Seconds(3));
+  ASSERT_TRUE(harness.RunUntil([&] { return harness.app(a).acquire_status.has_value(); }));
+  const LeaseId holder = harness.app(a).handle->lease();
+  harness.app(b).Acquire("orders", Seconds(3));
+  harness.RunFor(Seconds(2));  // b waits
+  ASSERT_EQ(harness.server().service().machine().GetLock("orders")->waiters.size(), 1u);
+
+  EXPECT_EQ(harness.app(b).client.CancelAcquire("elsewhere"), 0u);
+  EXPECT_EQ(harness.app(b).client.CancelAcquire("orders"), 1u);
+  EXPECT_FALSE(harness.app(b).acquire_status.has_value());  // never inline
+  EXPECT_EQ(harness.app(b).client.sessions(), 0u);
+  ASSERT_TRUE(harness.RunUntil([&] { return harness.app(b).acquire_status.has_value(); }));
+  EXPECT_EQ(harness.app(b).acquire_status->code(), StatusCode::kCancelled);
+  EXPECT_EQ(harness.app(b).handle, nullptr);
+  // The wait is withdrawn on the node, b's lease revoked; a keeps the lock.
+  ASSERT_TRUE(harness.RunUntil([&] {
+    return harness.server().service().machine().GetLock("orders")->waiters.empty() &&
+           harness.server().service().machine().lease_count() == 1;
+  }));
+  EXPECT_GE(CountKind(harness.control().received, "cancel-acquire"), 1u);
+  EXPECT_EQ(harness.server().service().machine().GetLock("orders")->holder, holder);
+  EXPECT_TRUE(harness.app(a).handle->IsSafe());
+
+  // The race: a releases and b cancels in the same turn, before b can hear of its
+  // grant. Whichever the node applies first, b ends with no handle and no lease, and
+  // the lock is free — never held by a lease nobody uses.
+  harness.app(b).Acquire("orders", Seconds(3));
+  harness.RunFor(Seconds(2));
+  ASSERT_EQ(harness.server().service().machine().GetLock("orders")->waiters.size(), 1u);
+  harness.app(a).handle.reset();
+  EXPECT_EQ(harness.app(b).client.CancelAcquire("orders"), 1u);
+  ASSERT_TRUE(harness.RunUntil([&] { return harness.server().service().machine().lease_count() == 0; }));
+  EXPECT_EQ(harness.app(b).acquire_status->code(), StatusCode::kCancelled);
+  EXPECT_EQ(harness.app(b).handle, nullptr);
+  EXPECT_FALSE(harness.server().service().machine().GetLock("orders")->holder.has_value());
 }
 
 TEST(LockClientTest, WaiterLearnsOfItsGrantByPollingWhenThePushIsLost) {

@@ -16,6 +16,7 @@ enum class CommandType : uint8_t {
   kExpireLease = 6,
   kExpireWait = 7,
   kCheckpointLeases = 8,
+  kCancelWait = 9,
 };
 
 void PutRequest(ByteWriter* writer, const RequestId& request) {
@@ -81,6 +82,12 @@ struct Encoder {
     writer->PutString(command.lock);
     writer->PutVarint(command.lease.value());
   }
+  void operator()(const CancelWait& command) const {
+    writer->PutU8(static_cast<uint8_t>(CommandType::kCancelWait));
+    PutRequest(writer, command.request);
+    writer->PutString(command.lock);
+    writer->PutVarint(command.lease.value());
+  }
   void operator()(const ExpireLease& command) const {
     writer->PutU8(static_cast<uint8_t>(CommandType::kExpireLease));
     writer->PutVarint(command.lease.value());
@@ -139,6 +146,14 @@ Result<Command> DecodeBody(CommandType type, ByteReader* reader) {
       }
       return Command(std::move(command));
     }
+    case CommandType::kCancelWait: {
+      CancelWait command;
+      if (!GetRequest(reader, &command.request) || !GetName(reader, &command.lock) ||
+          !GetId(reader, &command.lease)) {
+        break;
+      }
+      return Command(std::move(command));
+    }
     case CommandType::kExpireLease: {
       ExpireLease command;
       if (!GetId(reader, &command.lease) || !reader->GetVarint(&command.renewals)) break;
@@ -188,7 +203,7 @@ Result<Command> DecodeCommand(std::span<const uint8_t> bytes) {
   uint8_t type = 0;
   if (!reader.GetU8(&type)) return InvalidArgumentError("lock command: truncated type");
   if (type < static_cast<uint8_t>(CommandType::kGrantLease) ||
-      type > static_cast<uint8_t>(CommandType::kCheckpointLeases)) {
+      type > static_cast<uint8_t>(CommandType::kCancelWait)) {
     return InvalidArgumentError("lock command: unknown type");
   }
   Result<Command> command = DecodeBody(static_cast<CommandType>(type), &reader);

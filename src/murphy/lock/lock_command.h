@@ -3,7 +3,8 @@
 //
 // Contract: a `Command` is one replicated log entry for `LockMachine` (lock_machine.h).
 // Two families:
-//   client commands  GrantLease, KeepAlive, RevokeLease, Acquire, Release. Each carries
+//   client commands  GrantLease, KeepAlive, RevokeLease, Acquire, Release, CancelWait.
+//                    Each carries
 //                    a `RequestId` (client id + sequence number) so that a retry of the
 //                    same request is answered from the machine's memory and applied
 //                    once (ARCHITECTURE.md, "Idempotency").
@@ -103,6 +104,18 @@ struct Release {
   bool operator==(const Release&) const = default;
 };
 
+// Withdraws the wait of `lease` for `lock` — the cancel of a waiting acquire. Unlike
+// Release it never gives up a grant: if the grant raced ahead of the cancel, the
+// result says so (kGranted with the token) and the client decides (it releases).
+// Idempotent: cancelling a wait that has already ended (or never began) is OK with
+// state kNone.
+struct CancelWait {
+  RequestId request;
+  std::string lock;
+  LeaseId lease;
+  bool operator==(const CancelWait&) const = default;
+};
+
 // Leader: `lease` ended on the leader's monotonic clock. Applied only if the lease has
 // not been renewed since the leader decided (`renewals` still matches): a KeepAlive
 // committed between the decision and this entry wins.
@@ -135,8 +148,8 @@ struct CheckpointLeases {
   bool operator==(const CheckpointLeases&) const = default;
 };
 
-using Command =
-    std::variant<GrantLease, KeepAlive, RevokeLease, Acquire, Release, ExpireLease, ExpireWait, CheckpointLeases>;
+using Command = std::variant<GrantLease, KeepAlive, RevokeLease, Acquire, Release, ExpireLease, ExpireWait,
+                             CheckpointLeases, CancelWait>;
 
 // What Acquire achieved.
 enum class AcquireState : uint8_t { kNone = 0, kGranted = 1, kWaiting = 2 };
@@ -144,6 +157,8 @@ enum class AcquireState : uint8_t { kNone = 0, kGranted = 1, kWaiting = 2 };
 // The answer to one command; OK or an error in `status`, plus fields per command:
 //   GrantLease  lease, ttl          KeepAlive  lease, ttl
 //   Acquire     state kGranted + token, or kWaiting + position (0 = next) + ticket
+//   CancelWait  state kNone (no wait left: withdrawn now, or ended before), or
+//               kGranted + token (the lease holds the lock: the grant came first)
 //   others      status only
 struct CommandResult {
   Status status;

@@ -19,6 +19,7 @@ std::vector<Command> SampleCommands() {
       Acquire{{NodeId(4'000'000'000u), ~uint64_t{0}}, std::string(300, 'x'), LeaseId(~uint64_t{0}),
               AcquireMode::kWaitWithTimeout, Milliseconds(1500)},
       Release{{NodeId(7), 6}, "orders", LeaseId(3)},
+      CancelWait{{NodeId(7), 7}, "orders", LeaseId(3)},
       ExpireLease{LeaseId(3), 17},
       ExpireWait{"orders", LeaseId(3), 99},
       CheckpointLeases{{{LeaseId(1), 0, Seconds(4)}, {LeaseId(2), 5, Milliseconds(1)}}},

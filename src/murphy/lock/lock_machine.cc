@@ -61,6 +61,10 @@ ApplyOutput LockMachine::Apply(const Command& command) {
     return ApplyClientCommand(release->request,
                               [&](std::vector<Event>* events) { return DoRelease(*release, events); });
   }
+  if (const auto* cancel = std::get_if<CancelWait>(&command)) {
+    return ApplyClientCommand(cancel->request,
+                              [&](std::vector<Event>* events) { return DoCancelWait(*cancel, events); });
+  }
   ApplyOutput output;
   if (const auto* expire = std::get_if<ExpireLease>(&command)) {
     output.result = DoExpireLease(*expire, &output.events);
@@ -473,6 +477,43 @@ CommandResult LockMachine::DoRelease(const Release& command, std::vector<Event>*
     return result;
   }
   result.status = FailedPreconditionError("lease neither holds nor waits for this lock");
+  return result;
+}
+
+CommandResult LockMachine::DoCancelWait(const CancelWait& command, std::vector<Event>* events) {
+  CommandResult result;
+  if (command.lock.empty() || command.lock.size() > options_.max_name_bytes) {
+    result.status = InvalidArgumentError("lock name empty or too long");
+    return result;
+  }
+  Result<Lease*> found_lease = OwnedLease(command.lease, command.request.client);
+  if (!found_lease.ok()) {
+    result.status = found_lease.status();
+    return result;
+  }
+  Lease& lease = **found_lease;
+  auto found = locks_.find(command.lock);
+  if (found != locks_.end() && found->second.holder == command.lease) {
+    // The grant came first: say so, give nothing up.
+    result.state = AcquireState::kGranted;
+    result.token = found->second.last_token;
+    return result;
+  }
+  if (found != locks_.end() && lease.waiting.contains(command.lock)) {
+    std::deque<Waiter>& waiters = found->second.waiters;
+    auto waiter = std::find_if(waiters.begin(), waiters.end(),
+                               [&](const Waiter& w) { return w.lease == command.lease; });
+    MURPHY_ASSERT(waiter != waiters.end());
+    events->push_back(Event{.kind = EventKind::kWaitEnded,
+                            .client = lease.client,
+                            .lease = command.lease,
+                            .lock = command.lock,
+                            .reason = EndReason::kReleased,
+                            .ticket = waiter->ticket});
+    waiters.erase(waiter);
+    lease.waiting.erase(command.lock);  // the lock keeps its holder: a queue implies one
+  }
+  result.state = AcquireState::kNone;
   return result;
 }
 

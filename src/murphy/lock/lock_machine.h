@@ -21,7 +21,9 @@
 //   the old holder gets kLost unless it released). A lease that already holds the lock
 //   gets its existing grant back (same token, no increment); a lease already waiting gets
 //   its place in the queue: Acquire is idempotent per (lock, lease) even without the
-//   request id.
+//   request id. CancelWait withdraws a wait (event kWaitEnded, reason kReleased) and
+//   never gives up a grant: when the lease already holds the lock it answers kGranted
+//   with the token instead; with no wait left it answers OK, kNone (idempotent).
 // - Leases. GrantLease assigns the next LeaseId. KeepAlive restores the full TTL and
 //   increments the lease's `renewals` generation. The machine does not know when a lease
 //   ends: the leader does, and commits ExpireLease; an ExpireLease or checkpoint for an
@@ -207,6 +209,7 @@ class LockMachine {
   CommandResult DoRevokeLease(const RevokeLease& command, std::vector<Event>* events);
   CommandResult DoAcquire(const Acquire& command, std::vector<Event>* events);
   CommandResult DoRelease(const Release& command, std::vector<Event>* events);
+  CommandResult DoCancelWait(const CancelWait& command, std::vector<Event>* events);
   CommandResult DoExpireLease(const ExpireLease& command, std::vector<Event>* events);
   CommandResult DoExpireWait(const ExpireWait& command, std::vector<Event>* events);
   CommandResult DoCheckpointLeases(const CheckpointLeases& command);

@@ -324,6 +324,52 @@ TEST(LockMachineTest, ReleaseByAWaiterCancelsItsWaitAndByAStrangerFails) {
   EXPECT_TRUE(h.machine.GetLease(b)->waiting.empty());
 }
 
+TEST(LockMachineTest, CancelWaitWithdrawsAWaitIdempotentlyAndNeverGivesUpAGrant) {
+  Harness h;
+  const LeaseId a = h.GrantLease(kA);
+  const LeaseId b = h.GrantLease(kB);
+  const LeaseId c = h.GrantLease(kC);
+  ASSERT_EQ(h.Acquire(kA, a, "x").result.state, AcquireState::kGranted);
+  ASSERT_EQ(h.Acquire(kB, b, "x").result.state, AcquireState::kWaiting);
+  const ApplyOutput wait_c = h.Acquire(kC, c, "x");
+  ASSERT_EQ(wait_c.result.state, AcquireState::kWaiting);
+
+  // B withdraws: its wait ends (pushed to it), C moves up, A keeps the lock.
+  ApplyOutput cancelled = h.Apply(CancelWait{h.Next(kB), "x", b});
+  ASSERT_TRUE(cancelled.result.status.ok());
+  EXPECT_EQ(cancelled.result.state, AcquireState::kNone);
+  const Event* ended = FindEvent(cancelled.events, EventKind::kWaitEnded);
+  ASSERT_NE(ended, nullptr);
+  EXPECT_EQ(ended->lease, b);
+  EXPECT_EQ(ended->client, kB);
+  EXPECT_EQ(h.machine.GetLock("x")->waiters, (std::vector<WaiterInfo>{{c, wait_c.result.ticket, Duration::Zero()}}));
+  EXPECT_TRUE(h.machine.GetLease(b)->waiting.empty());
+  EXPECT_EQ(h.machine.GetLock("x")->holder, a);
+
+  // Idempotent: again (a new request) there is nothing left to withdraw; a retry of
+  // the same request is answered from memory.
+  ApplyOutput again = h.Apply(CancelWait{h.Next(kB), "x", b});
+  EXPECT_TRUE(again.result.status.ok());
+  EXPECT_EQ(again.result.state, AcquireState::kNone);
+  EXPECT_TRUE(again.events.empty());
+  EXPECT_TRUE(h.Apply(CancelWait{h.Next(kB), "never-waited", b}).result.status.ok());
+
+  // The grant races ahead of C's cancel: the answer says so, and C still holds.
+  h.Release(kA, a, "x");
+  ASSERT_EQ(h.machine.GetLock("x")->holder, c);
+  ApplyOutput raced = h.Apply(CancelWait{h.Next(kC), "x", c});
+  ASSERT_TRUE(raced.result.status.ok());
+  EXPECT_EQ(raced.result.state, AcquireState::kGranted);
+  EXPECT_EQ(raced.result.token, FencingToken(2));
+  EXPECT_TRUE(raced.events.empty());
+  EXPECT_EQ(h.machine.GetLock("x")->holder, c);
+
+  // Only the lease's own client may cancel; unknown leases and bad names are errors.
+  EXPECT_EQ(h.Apply(CancelWait{h.Next(kA), "x", c}).result.status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(h.Apply(CancelWait{h.Next(kA), "x", LeaseId(99)}).result.status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(h.Apply(CancelWait{h.Next(kA), "", a}).result.status.code(), StatusCode::kInvalidArgument);
+}
+
 TEST(LockMachineTest, TimedWaitsEndByExpireWaitUnlessGrantedFirst) {
   Harness h;
   const LeaseId a = h.GrantLease(kA);

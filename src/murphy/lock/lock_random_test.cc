@@ -48,7 +48,8 @@ class Generator {
       const Duration timeout = mode == AcquireMode::kWaitWithTimeout ? Seconds(1 + rng_.Uniform(5)) : Duration::Zero();
       return Remember(Acquire{Request(client), SomeLock(), SomeLease(state, client), mode, timeout});
     }
-    if (choice < 70) return Remember(Release{Request(client), SomeLock(), SomeLease(state, client)});
+    if (choice < 64) return Remember(Release{Request(client), SomeLock(), SomeLease(state, client)});
+    if (choice < 70) return Remember(CancelWait{Request(client), SomeLock(), SomeLease(state, client)});
     if (choice < 82) {
       const LeaseId lease = SomeLease(state, client);
       std::optional<LeaseInfo> info = state.GetLease(lease);

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "murphy/core/assert.h"
@@ -25,7 +26,18 @@ const LockStateMachine& LockNodeService::state_machine() const {
   return static_cast<const LockStateMachine&>(shell_->state_machine());
 }
 
-void LockNodeService::Reply(NodeId target, const protocol::Response& response) {
+void LockNodeService::Reply(NodeId target, const protocol::Response& response, Kind kind, Instant received) {
+  if (response.code == StatusCode::kOk) {
+    ++metrics_.answered_ok;
+  } else if (response.not_leader) {
+    ++metrics_.answered_not_leader;
+  } else if (response.code == StatusCode::kAborted && std::holds_alternative<protocol::WriteBody>(response.body)) {
+    ++metrics_.fencing_rejections;
+  } else {
+    ++metrics_.answered_error;
+  }
+  if (kind == Kind::kMutation) metrics_.mutation_latency.Record(env_.MonotonicNow() - received);
+  if (kind == Kind::kRead) metrics_.read_latency.Record(env_.MonotonicNow() - received);
   env_.Send(target, protocol::EncodeResponseFrame(response));
 }
 
@@ -37,6 +49,8 @@ void LockNodeService::OnFrame(NodeId source, uint8_t type, std::span<const uint8
 }
 
 void LockNodeService::OnRequest(NodeId source, const protocol::Request& request) {
+  ++metrics_.requests;
+  const Instant received = env_.MonotonicNow();
   if (Status status = service::CheckRequest(request, source); !status.ok()) {
     Reply(source, protocol::MakeResponse(request.header, status));
     return;
@@ -47,15 +61,16 @@ void LockNodeService::OnRequest(NodeId source, const protocol::Request& request)
   }
   const service::Route route = service::RouteOf(request.body);
   if (route == service::Route::kLockRead || route == service::Route::kStoreRead) {
-    const Status started = shell_->ReadBarrier([this, source, request, route](Status status) {
+    const Status started = shell_->ReadBarrier([this, source, request, route, received](Status status) {
       if (!status.ok()) {
         Reply(source, protocol::MakeNotLeaderResponse(request.header, shell_->leader()));
         return;
       }
       const LockStateMachine& machine = state_machine();
-      Reply(source, route == service::Route::kLockRead
-                        ? service::LockReadResponse(request, machine.machine())
-                        : service::StoreReadResponse(request, machine.store()));
+      Reply(source,
+            route == service::Route::kLockRead ? service::LockReadResponse(request, machine.machine())
+                                               : service::StoreReadResponse(request, machine.store()),
+            Kind::kRead, received);
     });
     if (!started.ok()) Reply(source, protocol::MakeResponse(request.header, started));
     return;
@@ -77,7 +92,7 @@ void LockNodeService::OnRequest(NodeId source, const protocol::Request& request)
     Reply(source, protocol::MakeResponse(request.header, index.status()));
     return;
   }
-  pending_[*index] = Pending{request, source, shell_->term()};
+  pending_[*index] = Pending{request, source, shell_->term(), received};
 }
 
 void LockNodeService::OnApplied(LogIndex index, Term term, std::string_view result) {
@@ -101,11 +116,13 @@ void LockNodeService::OnApplied(LogIndex index, Term term, std::string_view resu
   if (service::RouteOf(request.request.body) == service::Route::kLockCommand) {
     Result<lock::CommandResult> decoded = lock::DecodeResult(AsSpan(result));
     if (!decoded.ok()) return;
-    Reply(request.source, service::LockCommandResponse(request.request, *decoded));
+    Reply(request.source, service::LockCommandResponse(request.request, *decoded), Kind::kMutation,
+          request.received);
   } else {
     Result<store::WriteResult> decoded = store::DecodeWriteResult(AsSpan(result));
     if (!decoded.ok()) return;
-    Reply(request.source, service::StoreWriteResponse(request.request.header, *decoded));
+    Reply(request.source, service::StoreWriteResponse(request.request.header, *decoded), Kind::kMutation,
+          request.received);
   }
 }
 

@@ -25,6 +25,12 @@
 // Test-only: `full_ttl_on_failover_for_test` arms every lease with its full TTL on
 // becoming leader (etcd's old bug), so the simulation can prove its lease-bound
 // checker catches it.
+// Metrics (`metrics()`): requests received, answers by outcome (not leader, fencing
+// rejection = a store write answered ABORTED because its token is below the
+// resource's max_token, other errors), and the latency from receipt to answer on this
+// node's monotonic clock, separately for mutations (receipt → commit → apply →
+// answer) and linearizable reads. A request never answered (leadership lost) is
+// counted as received only.
 // Limits: pending requests (the shell's max_pending_commands / max_pending_reads;
 // beyond, UNAVAILABLE).
 // Thread safety: none; the node's loop. Ownership: `LockNode` owns the service and the
@@ -36,6 +42,7 @@
 #include <memory>
 #include <optional>
 
+#include "murphy/core/histogram.h"
 #include "murphy/env/env.h"
 #include "murphy/lock/lease_timers.h"
 #include "murphy/locksvc/lock_state_machine.h"
@@ -49,6 +56,16 @@ struct LockNodeOptions {
   LockStateMachineOptions state_machine;
   lock::LeaseTimersOptions timers;
   bool full_ttl_on_failover_for_test = false;
+};
+
+struct LockServiceMetrics {
+  uint64_t requests = 0;
+  uint64_t answered_ok = 0;
+  uint64_t answered_not_leader = 0;
+  uint64_t fencing_rejections = 0;
+  uint64_t answered_error = 0;  // other errors
+  LatencyHistogram mutation_latency;
+  LatencyHistogram read_latency;
 };
 
 class LockNodeService : public node::NodeService {
@@ -65,15 +82,20 @@ class LockNodeService : public node::NodeService {
   // REQUIRES: the shell's state machine is a LockStateMachine (LockNode makes it so).
   const LockStateMachine& state_machine() const;
   bool has_timers() const { return timers_.has_value(); }
+  const LockServiceMetrics& metrics() const { return metrics_; }
 
  private:
   struct Pending {
     protocol::Request request;
     NodeId source;
     Term term;
+    Instant received;
   };
   void OnRequest(NodeId source, const protocol::Request& request);
-  void Reply(NodeId target, const protocol::Response& response);
+  // Sends the answer and counts it; `latency` (if any) is recorded for `kind`.
+  enum class Kind : uint8_t { kMutation, kRead, kRefused };
+  void Reply(NodeId target, const protocol::Response& response, Kind kind = Kind::kRefused,
+             Instant received = Instant());
 
   Env& env_;
   lock::LeaseTimersOptions timer_options_;
@@ -81,6 +103,7 @@ class LockNodeService : public node::NodeService {
   node::NodeShell* shell_ = nullptr;
   std::optional<lock::LeaseTimers> timers_;
   std::map<LogIndex, Pending> pending_;
+  LockServiceMetrics metrics_;
 };
 
 class LockNode {
@@ -90,6 +113,7 @@ class LockNode {
   const node::NodeShell& shell() const { return *shell_; }
   const LockNodeService& service() const { return *service_; }
   const LockStateMachine& state_machine() const { return service_->state_machine(); }
+  const LockServiceMetrics& metrics() const { return service_->metrics(); }
 
  private:
   // Declared first: the shell (which calls it) is destroyed before it.

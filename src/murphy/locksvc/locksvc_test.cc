@@ -99,6 +99,7 @@ class Cluster {
   const LockStateMachine& state_machine(NodeId node) {
     return sim_.ProcessAs<LockNode>(node)->state_machine();
   }
+  const LockServiceMetrics& metrics(NodeId node) { return sim_.ProcessAs<LockNode>(node)->metrics(); }
 
  private:
   sim::Simulator sim_;
@@ -185,6 +186,17 @@ TEST(LockServiceTimelineTest, PausedHolderIsFencedOffByTheStore) {
     EXPECT_EQ(read_body->value, "b-2");
     EXPECT_EQ(read_body->max_token, FencingToken(34));
 
+    // The leader's metrics saw the rejection and timed the answers (mutations wait
+    // for a quorum over the simulated network, so they take time).
+    const LockServiceMetrics& metrics = cluster.metrics(*cluster.Leader());
+    EXPECT_EQ(metrics.fencing_rejections, 1u) << "seed " << seed;
+    EXPECT_GT(metrics.answered_ok, 5u);
+    EXPECT_GT(metrics.mutation_latency.count(), 5u);
+    EXPECT_GT(metrics.mutation_latency.sum_seconds(), 0.0);
+    EXPECT_GE(metrics.read_latency.count(), 1u);
+    EXPECT_EQ(metrics.requests, metrics.answered_ok + metrics.answered_not_leader + metrics.fencing_rejections +
+                                    metrics.answered_error);
+
     // Every replica agrees (replicated, snapshotted state).
     ASSERT_TRUE(sim.RunFor(Seconds(1)).ok());
     const std::string snapshot = cluster.state_machine(NodeId(1)).Snapshot();
@@ -206,6 +218,8 @@ TEST(LockServiceTest, FollowerAnswersNotLeaderWithHint) {
   ASSERT_TRUE(*sim.RunUntil([&] { return client.response(id).has_value(); }, sim.now() + Seconds(1)));
   EXPECT_TRUE(client.response(id)->not_leader);
   EXPECT_EQ(client.response(id)->leader_hint, leader);
+  EXPECT_EQ(cluster.metrics(follower).answered_not_leader, 1u);
+  EXPECT_EQ(cluster.metrics(follower).mutation_latency.count(), 0u);
 }
 
 TEST(LockStateMachineTest, SnapshotRestoresBothHalvesAndRefusesGarbage) {

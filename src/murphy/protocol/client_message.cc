@@ -11,6 +11,7 @@ namespace {
 
 // Request kinds on the wire: the variant index + 1 (0 is never valid).
 constexpr uint8_t kRequestKindCount = std::variant_size_v<RequestBody>;
+constexpr uint8_t kFirstVersionRequestKindCount = 9;  // up to ReadRequest
 constexpr uint8_t kResponseBodyCount = std::variant_size_v<ResponseBody>;
 constexpr uint8_t kMaxPushKind = static_cast<uint8_t>(PushKind::kWaitEnded);
 constexpr uint8_t kMaxEndReason = static_cast<uint8_t>(EndReason::kWaitTimedOut);
@@ -63,10 +64,15 @@ struct RequestBodyWriter {
     writer->PutBool(body.expected_version.has_value());
     if (body.expected_version.has_value()) writer->PutVarint(*body.expected_version);
     PutName(writer, body.idempotency_key, kMaxKeyBytes);
+    if (body.expected_value.has_value()) PutName(writer, *body.expected_value, kMaxValueBytes);
   }
   void operator()(const GetLockRequest& body) const { PutName(writer, body.lock, kMaxNameBytes); }
   void operator()(const GetLeaseRequest& body) const { writer->PutVarint(body.lease.value()); }
   void operator()(const ReadRequest& body) const { PutName(writer, body.resource, kMaxNameBytes); }
+  void operator()(const CancelAcquireRequest& body) const {
+    PutName(writer, body.lock, kMaxNameBytes);
+    writer->PutVarint(body.lease.value());
+  }
 };
 
 struct ResponseBodyWriter {
@@ -198,13 +204,21 @@ class Reader {
 
 Status CheckVersion(std::span<const uint8_t> payload) {
   if (payload.empty()) return InvalidArgumentError("client message: empty");
-  if (payload[0] != kClientMessageVersion) {
+  if (payload[0] < kFirstClientMessageVersion || payload[0] > kClientMessageVersion) {
     return UnimplementedError("client message: unsupported version " + std::to_string(payload[0]));
   }
   return Status::Ok();
 }
 
-void ReadRequestBody(Reader* in, uint8_t kind, RequestBody* body) {
+// The lowest version that can express `request`.
+uint8_t VersionOf(const Request& request) {
+  const auto* write = std::get_if<WriteRequest>(&request.body);
+  if (write != nullptr && write->expected_value.has_value()) return 2;
+  if (request.body.index() + 1 > kFirstVersionRequestKindCount) return 2;
+  return kFirstClientMessageVersion;
+}
+
+void ReadRequestBody(Reader* in, uint8_t version, uint8_t kind, RequestBody* body) {
   switch (kind) {
     case 1: {
       GrantLeaseRequest request;
@@ -256,6 +270,11 @@ void ReadRequestBody(Reader* in, uint8_t kind, RequestBody* body) {
         request.expected_version = expected;
       }
       in->String(&request.idempotency_key, kMaxKeyBytes);
+      if (version >= 2) {
+        std::string expected;
+        in->String(&expected, kMaxValueBytes);
+        request.expected_value = std::move(expected);
+      }
       *body = std::move(request);
       return;
     }
@@ -274,6 +293,17 @@ void ReadRequestBody(Reader* in, uint8_t kind, RequestBody* body) {
     case 9: {
       ReadRequest request;
       in->String(&request.resource, kMaxNameBytes);
+      *body = std::move(request);
+      return;
+    }
+    case 10: {
+      if (version < 2) {  // version 1 has no cancel
+        in->Fail();
+        return;
+      }
+      CancelAcquireRequest request;
+      in->String(&request.lock, kMaxNameBytes);
+      in->Id64(&request.lease);
       *body = std::move(request);
       return;
     }
@@ -375,13 +405,15 @@ void ReadResponseBody(Reader* in, uint8_t kind, ResponseBody* body) {
 bool IsMutation(const RequestBody& body) {
   return std::holds_alternative<GrantLeaseRequest>(body) || std::holds_alternative<KeepAliveRequest>(body) ||
          std::holds_alternative<RevokeLeaseRequest>(body) || std::holds_alternative<AcquireRequest>(body) ||
-         std::holds_alternative<ReleaseRequest>(body) || std::holds_alternative<WriteRequest>(body);
+         std::holds_alternative<ReleaseRequest>(body) || std::holds_alternative<WriteRequest>(body) ||
+         std::holds_alternative<CancelAcquireRequest>(body);
 }
 
 std::string_view RequestKindName(const RequestBody& body) {
   static constexpr std::string_view kNames[] = {"grant-lease", "keepalive", "revoke-lease",
                                                 "acquire",     "release",   "write",
-                                                "get-lock",    "get-lease", "read"};
+                                                "get-lock",    "get-lease", "read",
+                                                "cancel-acquire"};
   static_assert(std::size(kNames) == kRequestKindCount);
   return kNames[body.index()];
 }
@@ -437,7 +469,7 @@ Bytes EncodeRequest(const Request& request) {
   MURPHY_ASSERT_MSG(IsMutation(request.body) == (request.header.sequence != 0),
                     "mutations carry a sequence number, reads do not");
   ByteWriter writer;
-  writer.PutU8(kClientMessageVersion);
+  writer.PutU8(VersionOf(request));
   PutHeader(&writer, request.header);
   writer.PutU8(static_cast<uint8_t>(request.body.index() + 1));
   std::visit(RequestBodyWriter{&writer}, request.body);
@@ -456,7 +488,7 @@ Result<Request> DecodeRequest(std::span<const uint8_t> payload) {
   in.NonNegativeDuration(&request.header.budget);
   in.U8(&kind, kRequestKindCount);
   if (in.ok() && kind == 0) in.Fail();
-  if (in.ok()) ReadRequestBody(&in, kind, &request.body);
+  if (in.ok()) ReadRequestBody(&in, payload[0], kind, &request.body);
   in.End();
   if (!in.ok()) return InvalidArgumentError("client message: malformed request");
   if (request.header.send_number == 0) return InvalidArgumentError("client message: send number 0");
@@ -472,7 +504,7 @@ Bytes EncodeResponse(const Response& response) {
   MURPHY_ASSERT_MSG(!response.not_leader || response.code == StatusCode::kUnavailable,
                     "not leader is UNAVAILABLE");
   ByteWriter writer;
-  writer.PutU8(kClientMessageVersion);
+  writer.PutU8(kFirstClientMessageVersion);  // nothing of a later version in responses
   writer.PutVarint(response.request_id);
   writer.PutVarint(response.send_number);
   writer.PutU8(static_cast<uint8_t>(response.code));
@@ -512,7 +544,7 @@ Result<Response> DecodeResponse(std::span<const uint8_t> payload) {
 
 Bytes EncodePush(const Push& push) {
   ByteWriter writer;
-  writer.PutU8(kClientMessageVersion);
+  writer.PutU8(kFirstClientMessageVersion);  // nothing of a later version in pushes
   writer.PutU8(static_cast<uint8_t>(push.kind));
   writer.PutVarint(push.lease.value());
   PutName(&writer, push.lock, kMaxNameBytes);

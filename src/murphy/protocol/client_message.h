@@ -20,7 +20,8 @@
 //                 transmission from the answer to the current one;
 //   client        the client's id (must equal the sender's NodeId on the node side);
 //   sequence      the client's sequence number: >= 1 for a mutation (lease grant,
-//                 keepalive, revoke, acquire, release, store write) and the same on every
+//                 keepalive, revoke, acquire, release, cancel-acquire, store write) and
+//                 the same on every
 //                 retry of it — (client, sequence) is the idempotency key; 0 for a read;
 //   budget        the deadline budget the client has left (Duration::Infinite(): none),
 //                 so a node can drop work whose client has given up (resilience/
@@ -30,7 +31,7 @@
 // applied by this node, try the hint"), and a body with the result fields. The body is
 // independent of the code: a store write rejected with ABORTED still carries max_token.
 //
-// Encoding (payload of the frame): a version byte (kClientMessageVersion), then the
+// Encoding (payload of the frame): a version byte (see kClientMessageVersion), then the
 // fields in order as varints, zig-zag varints (durations, in nanoseconds), bytes and
 // length-prefixed strings (core/codec.h). Decoders never crash and never allocate more
 // than the limits below, whatever the input:
@@ -65,7 +66,13 @@ namespace murphy::protocol {
 inline constexpr uint8_t kLockRequestFrame = 0x10;
 inline constexpr uint8_t kLockResponseFrame = 0x11;
 inline constexpr uint8_t kLockPushFrame = 0x12;
-inline constexpr uint8_t kClientMessageVersion = 1;
+// The newest message version this build speaks; it decodes every version from
+// kFirstClientMessageVersion on. Version 2 adds a write's expected value and the
+// cancel-acquire request. An encoder
+// writes the lowest version that can express the message, so a peer of version 1
+// understands everything that does not use what came later.
+inline constexpr uint8_t kFirstClientMessageVersion = 1;
+inline constexpr uint8_t kClientMessageVersion = 2;
 
 // Limits (decoders refuse more; encoders assert).
 inline constexpr size_t kMaxNameBytes = 1024;        // lock and resource names
@@ -116,6 +123,14 @@ struct ReleaseRequest {
   LeaseId lease;
   bool operator==(const ReleaseRequest&) const = default;
 };
+// Withdraws the lease's wait for `lock` (version 2). Answered with an AcquireBody:
+// kNone when no wait is left (withdrawn now, or ended before: idempotent), kGranted
+// with the token when the grant came first — the lease holds the lock, release it.
+struct CancelAcquireRequest {
+  std::string lock;
+  LeaseId lease;
+  bool operator==(const CancelAcquireRequest&) const = default;
+};
 struct WriteRequest {
   std::string resource;
   std::string lock;  // the lock `token` was granted for
@@ -123,6 +138,8 @@ struct WriteRequest {
   std::string value;
   std::optional<uint64_t> expected_version;  // compare-and-set; nullopt: unconditional
   std::string idempotency_key;               // empty: none
+  // Compare-and-set on the value (version 2); nullopt: unconditional.
+  std::optional<std::string> expected_value = std::nullopt;
   bool operator==(const WriteRequest&) const = default;
 };
 
@@ -140,8 +157,9 @@ struct ReadRequest {
   bool operator==(const ReadRequest&) const = default;
 };
 
-using RequestBody = std::variant<GrantLeaseRequest, KeepAliveRequest, RevokeLeaseRequest, AcquireRequest,
-                                 ReleaseRequest, WriteRequest, GetLockRequest, GetLeaseRequest, ReadRequest>;
+using RequestBody =
+    std::variant<GrantLeaseRequest, KeepAliveRequest, RevokeLeaseRequest, AcquireRequest, ReleaseRequest,
+                 WriteRequest, GetLockRequest, GetLeaseRequest, ReadRequest, CancelAcquireRequest>;
 
 // True for the kinds that change state (and so need a sequence number).
 bool IsMutation(const RequestBody& body);

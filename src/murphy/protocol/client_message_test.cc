@@ -31,9 +31,13 @@ std::vector<Request> SampleRequests() {
   requests.push_back({Header(5), AcquireRequest{"", LeaseId(0), AcquireMode::kTry, Duration::Zero()}});
   requests.push_back({Header(6), ReleaseRequest{"orders", LeaseId(5)}});
   requests.push_back(
-      {Header(7), WriteRequest{"orders/17", "orders", FencingToken(34), "payload", 12, "key-1"}});
+      {Header(7), WriteRequest{"orders/17", "orders", FencingToken(34), "payload", 12, "key-1", std::nullopt}});
   requests.push_back(
-      {Header(8), WriteRequest{"r", "l", FencingToken(1), std::string(1000, 'x'), std::nullopt, ""}});
+      {Header(8), WriteRequest{"r", "l", FencingToken(1), std::string(1000, 'x'), std::nullopt, "", std::nullopt}});
+  requests.push_back(
+      {Header(9), WriteRequest{"r", "l", FencingToken(2), "new", std::nullopt, "k", std::string("old\0", 4)}});
+  requests.push_back({Header(10), WriteRequest{"r", "l", FencingToken(2), "new", 3, "", std::string()}});
+  requests.push_back({Header(11), CancelAcquireRequest{"orders", LeaseId(5)}});
   requests.push_back({Header(0), GetLockRequest{"orders"}});
   requests.push_back({Header(0), GetLeaseRequest{LeaseId(5)}});
   requests.push_back({Header(0), ReadRequest{"orders/17"}});
@@ -160,6 +164,43 @@ TEST(ClientMessageTest, LargestMessagesFitTheFrameLimit) {
   }
   const Response response = MakeResponse(Header(1), Status::Ok(), info);
   EXPECT_TRUE(DecodeClientMessage(EncodeResponseFrame(response), &message).ok());
+}
+
+TEST(ClientMessageTest, OnlyAnExpectedValueAndACancelNeedTheSecondVersion) {
+  // A peer of version 1 keeps understanding every message that does not use what
+  // version 2 added.
+  for (const Request& request : SampleRequests()) {
+    const auto* write = std::get_if<WriteRequest>(&request.body);
+    const bool needs_second = (write != nullptr && write->expected_value.has_value()) ||
+                              std::holds_alternative<CancelAcquireRequest>(request.body);
+    EXPECT_EQ(EncodeRequest(request)[0], needs_second ? 2 : kFirstClientMessageVersion)
+        << RequestKindName(request.body);
+  }
+  for (const Response& response : SampleResponses()) EXPECT_EQ(EncodeResponse(response)[0], 1);
+  for (const Push& push : SamplePushes()) EXPECT_EQ(EncodePush(push)[0], 1);
+  // Version 1 has no expected value: the same bytes labelled 1 have a trailing string.
+  WriteRequest write{"r", "l", FencingToken(2), "new", std::nullopt, "", std::string("old")};
+  Bytes payload = EncodeRequest({Header(1), write});
+  payload[0] = 1;
+  EXPECT_EQ(DecodeRequest(payload).status().code(), StatusCode::kInvalidArgument);
+  // Version 1 has no cancel either.
+  Bytes cancel = EncodeRequest({Header(1), CancelAcquireRequest{"orders", LeaseId(5)}});
+  ASSERT_TRUE(DecodeRequest(cancel).ok());
+  cancel[0] = 1;
+  EXPECT_EQ(DecodeRequest(cancel).status().code(), StatusCode::kInvalidArgument);
+  // An expected value is bounded like a value.
+  Bytes over = EncodeRequest({Header(1), write});
+  ASSERT_GE(over.size(), 4u);
+  over.resize(over.size() - 4);  // drop "old" and its length
+  ByteWriter writer;
+  writer.PutString(std::string(kMaxValueBytes + 1, 'x'));
+  over.insert(over.end(), writer.bytes().begin(), writer.bytes().end());
+  EXPECT_EQ(DecodeRequest(over).status().code(), StatusCode::kInvalidArgument);
+  over.resize(over.size() - writer.size());
+  ByteWriter fits;
+  fits.PutString(std::string(kMaxValueBytes, 'x'));
+  over.insert(over.end(), fits.bytes().begin(), fits.bytes().end());
+  EXPECT_TRUE(DecodeRequest(over).ok());
 }
 
 TEST(ClientMessageTest, RefusesWhatIsMalformed) {

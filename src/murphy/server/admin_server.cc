@@ -1,5 +1,6 @@
 #include "murphy/server/admin_server.h"
 
+#include <algorithm>
 #include <asio.hpp>
 #include <set>
 
@@ -15,11 +16,14 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
     asio::steady_timer timer;
     std::string buffer;
     std::string response;
-    std::array<char, 1024> chunk{};
+    std::array<char, 4096> chunk{};
+    bool dispatched = false;  // the handler has the request
+    bool reading = false;     // a read is outstanding
+    bool lingering = false;   // answered; draining what the client still sends
     bool closed = false;
   };
 
-  Impl(asio::io_context& loop, AdminServerOptions options, Handler handler)
+  Impl(asio::io_context& loop, AdminServerOptions options, AsyncHandler handler)
       : loop_(loop), options_(std::move(options)), handler_(std::move(handler)), acceptor_(loop) {}
 
   Status Open() {
@@ -65,6 +69,8 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
       auto self = weak.lock();
       if (!self || error || connection->closed) return;
       // Slow or silent client: answer 408 if nothing was sent yet, else just close.
+      // Once dispatched, the response timer (armed in OnBytes) bounds the connection.
+      if (connection->dispatched) return;
       if (connection->response.empty()) {
         ++self->metrics_.bad_requests;
         self->Reply(connection,
@@ -77,13 +83,20 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
   }
 
   void Read(const std::shared_ptr<Connection>& connection) {
+    connection->reading = true;
     connection->socket.async_read_some(
         asio::buffer(connection->chunk),
         [weak = weak_from_this(), connection](const asio::error_code& error, size_t bytes) {
           auto self = weak.lock();
           if (!self || connection->closed) return;
+          connection->reading = false;
           if (error) {
             self->Close(connection);
+            return;
+          }
+          // Once answering, what arrives is discarded (see Linger).
+          if (connection->lingering || !connection->response.empty()) {
+            self->Read(connection);
             return;
           }
           connection->buffer.append(connection->chunk.data(), bytes);
@@ -92,7 +105,15 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
   }
 
   void OnBytes(const std::shared_ptr<Connection>& connection) {
-    HttpParseResult parsed = ParseHttpRequest(connection->buffer, options_.limits);
+    // The method is judged on the head alone, before any body is awaited.
+    const HttpParseResult head = ParseHttpRequest(connection->buffer, options_.limits);
+    if (head.state == HttpParseState::kComplete && !MethodAllowed(head.request.method)) {
+      ++metrics_.requests;
+      ++metrics_.bad_requests;
+      Reply(connection, HttpResponse{405, "text/plain; charset=utf-8", MethodNotAllowedText()});
+      return;
+    }
+    HttpParseResult parsed = ParseHttpRequestWithBody(connection->buffer, options_.limits);
     switch (parsed.state) {
       case HttpParseState::kIncomplete:
         Read(connection);
@@ -106,23 +127,74 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
         break;
     }
     ++metrics_.requests;
-    if (parsed.request.method != "GET") {
-      ++metrics_.bad_requests;
-      Reply(connection, HttpResponse{405, "text/plain; charset=utf-8", "only GET is supported\n"});
-      return;
+    connection->dispatched = true;
+    connection->timer.cancel();
+    connection->timer.expires_after(std::chrono::nanoseconds(options_.response_timeout.nanoseconds()));
+    connection->timer.async_wait([weak = weak_from_this(), connection](const asio::error_code& error) {
+      auto self = weak.lock();
+      if (!self || error || connection->closed) return;
+      if (!connection->response.empty()) {  // answered, but the client does not read
+        self->Close(connection);
+        return;
+      }
+      ++self->metrics_.response_timeouts;
+      self->Reply(connection, HttpResponse{504, "application/json",
+                                           "{\"error\":\"no answer in time: outcome unknown\","
+                                           "\"code\":\"DEADLINE_EXCEEDED\"}\n"});
+    });
+    handler_(parsed.request, [weak = weak_from_this(), connection](HttpResponse response) {
+      auto self = weak.lock();
+      if (!self || connection->closed || !connection->response.empty()) return;
+      self->Reply(connection, response);
+    });
+  }
+
+  bool MethodAllowed(const std::string& method) const {
+    return std::find(options_.methods.begin(), options_.methods.end(), method) != options_.methods.end();
+  }
+
+  std::string MethodNotAllowedText() const {
+    std::string text = "only ";
+    for (size_t i = 0; i < options_.methods.size(); ++i) {
+      if (i > 0) text += i + 1 == options_.methods.size() ? " and " : ", ";
+      text += options_.methods[i];
     }
-    Reply(connection, handler_(parsed.request));
+    return text + (options_.methods.size() == 1 ? " is supported\n" : " are supported\n");
   }
 
   void Reply(const std::shared_ptr<Connection>& connection, const HttpResponse& response) {
     connection->response = FormatHttpResponse(response);
     asio::async_write(connection->socket, asio::buffer(connection->response),
-                      [weak = weak_from_this(), connection](const asio::error_code&, size_t) {
+                      [weak = weak_from_this(), connection](const asio::error_code& error, size_t) {
                         auto self = weak.lock();
                         if (!self) return;
-                        self->Close(connection);
+                        if (error) {
+                          self->Close(connection);
+                        } else {
+                          self->Linger(connection);
+                        }
                       });
   }
+
+  // After the answer: stop sending, and read (and discard) what the client still sends
+  // for a short while before closing. Closing a socket with unread input makes the
+  // kernel reset the connection, which can destroy the answer before the client read
+  // it (e.g. a 413 while the client is still sending its oversized body).
+  void Linger(const std::shared_ptr<Connection>& connection) {
+    if (connection->closed) return;
+    connection->lingering = true;
+    asio::error_code ignored;
+    connection->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    connection->timer.expires_after(std::chrono::nanoseconds(kLinger.nanoseconds()));
+    connection->timer.async_wait([weak = weak_from_this(), connection](const asio::error_code& error) {
+      auto self = weak.lock();
+      if (!self || error) return;
+      self->Close(connection);
+    });
+    if (!connection->reading) Read(connection);
+  }
+
+  static constexpr Duration kLinger = Seconds(1);
 
   void Close(const std::shared_ptr<Connection>& connection) {
     if (connection->closed) return;
@@ -142,7 +214,7 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
 
   asio::io_context& loop_;
   AdminServerOptions options_;
-  Handler handler_;
+  AsyncHandler handler_;
   asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::set<std::shared_ptr<Connection>> connections_;
@@ -151,6 +223,14 @@ class AdminServer::Impl : public std::enable_shared_from_this<AdminServer::Impl>
 
 Result<std::unique_ptr<AdminServer>> AdminServer::Create(asio::io_context& loop, AdminServerOptions options,
                                                          Handler handler) {
+  return Create(loop, std::move(options), [handler = std::move(handler)](const HttpRequest& request,
+                                                                        Respond respond) {
+    respond(handler(request));
+  });
+}
+
+Result<std::unique_ptr<AdminServer>> AdminServer::Create(asio::io_context& loop, AdminServerOptions options,
+                                                         AsyncHandler handler) {
   auto impl = std::make_shared<Impl>(loop, std::move(options), std::move(handler));
   MURPHY_RETURN_IF_ERROR(impl->Open());
   impl->Accept();

@@ -148,6 +148,53 @@ TEST(AdminServerLimitsTest, ReadTimeoutAndConnectionLimit) {
   thread.join();
 }
 
+// The asynchronous handler: a POST body reaches it, its answer may come later, and a
+// handler that never answers yields 504 "outcome unknown" after the response timeout.
+TEST(AdminServerAsyncTest, PostBodiesLateAnswersAndResponseTimeout) {
+  asio::io_context loop;
+  auto work = asio::make_work_guard(loop);
+  AdminServerOptions options;
+  options.methods = {"GET", "POST"};
+  options.response_timeout = Milliseconds(300);
+  options.limits.max_body_bytes = 16;
+  asio::steady_timer later(loop);
+  auto created = AdminServer::Create(
+      loop, options, [&](const HttpRequest& request, AdminServer::Respond respond) {
+        if (request.path() == "/never") return;  // keeps `respond` nowhere: never answers
+        later.expires_after(std::chrono::milliseconds(20));
+        later.async_wait([body = request.body, respond = std::move(respond)](const asio::error_code&) {
+          respond(HttpResponse{200, "text/plain", "got " + body, {{"X-Test", "1"}}});
+          respond(HttpResponse{500, "text/plain", "second answer ignored", {}});
+        });
+      });
+  ASSERT_TRUE(created.ok());
+  std::unique_ptr<AdminServer> server = std::move(*created);
+  std::thread thread([&] { loop.run(); });
+  auto exchange = [&](const std::string& bytes) {
+    const int fd = Connect(server->port());
+    EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    std::string answer = ReadAll(fd);
+    ::close(fd);
+    return answer;
+  };
+  const std::string echoed = exchange("POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(echoed.substr(0, 12), "HTTP/1.1 200");
+  EXPECT_NE(echoed.find("X-Test: 1\r\n"), std::string::npos);
+  EXPECT_EQ(echoed.substr(echoed.size() - 9), "got hello");
+  EXPECT_EQ(exchange("POST /echo HTTP/1.1\r\nContent-Length: 17\r\n\r\n").substr(0, 12), "HTTP/1.1 413");
+  EXPECT_EQ(exchange("POST /echo HTTP/1.1\r\n\r\n").substr(0, 12), "HTTP/1.1 411");
+  EXPECT_EQ(exchange("PUT /echo HTTP/1.1\r\nContent-Length: 0\r\n\r\n").substr(0, 12), "HTTP/1.1 405");
+  const std::string timed_out = exchange("GET /never HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(timed_out.substr(0, 12), "HTTP/1.1 504");
+  EXPECT_NE(timed_out.find("outcome unknown"), std::string::npos);
+  work.reset();
+  asio::post(loop, [&] {
+    EXPECT_EQ(server->metrics().response_timeouts, 1u);
+    server.reset();
+  });
+  thread.join();
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   // Bind a port, then close it, so nothing listens there.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -58,6 +58,9 @@ Result<ValidatedDaemonConfig> ValidateDaemonConfig(const DaemonConfig& config) {
   if (config.election_ticks < 3 || config.election_ticks > 1000) {
     return InvalidArgumentError("--election-ticks must be in 3..1000");
   }
+  if (config.max_clock_offset_ms < 1 || config.max_clock_offset_ms > 3'600'000) {
+    return InvalidArgumentError("--max-clock-offset-ms must be in 1..3600000");
+  }
   return result;
 }
 

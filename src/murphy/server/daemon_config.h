@@ -28,6 +28,9 @@ struct DaemonConfig {
   int64_t tick_ms = 10;
   int election_ticks = 10;
   std::string trace;  // file for JSON-lines trace; empty: off
+  // Readiness bound on this node's wall-clock offset to a majority of the cluster
+  // (server/node_admin.h); measured by clock pings between peers.
+  int64_t max_clock_offset_ms = 500;
 };
 
 struct ValidatedDaemonConfig {

@@ -68,6 +68,19 @@ TEST(DaemonConfigTest, BadValuesNameTheFlag) {
   config = Valid();
   config.election_ticks = 1;
   expect_error(config, "--election-ticks");
+  config = Valid();
+  config.max_clock_offset_ms = 0;
+  expect_error(config, "--max-clock-offset-ms");
+  config = Valid();
+  config.max_clock_offset_ms = 3'600'001;
+  expect_error(config, "--max-clock-offset-ms");
+}
+
+TEST(DaemonConfigTest, ClockOffsetBoundDefaultsTo500Milliseconds) {
+  EXPECT_EQ(DaemonConfig().max_clock_offset_ms, 500);
+  DaemonConfig config = Valid();
+  config.max_clock_offset_ms = 1;
+  EXPECT_TRUE(ValidateDaemonConfig(config).ok());
 }
 
 TEST(HostPortTest, ParsesIpv6Brackets) {

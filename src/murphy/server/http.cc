@@ -163,24 +163,76 @@ HttpParseResult ParseHttpRequest(std::string_view buffer, const HttpLimits& limi
   return result;
 }
 
+HttpParseResult ParseHttpRequestWithBody(std::string_view buffer, const HttpLimits& limits) {
+  HttpParseResult result = ParseHttpRequest(buffer, limits);
+  if (result.state != HttpParseState::kComplete) return result;
+  const HttpRequest& request = result.request;
+  bool has_length = false;
+  size_t length = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (EqualsIgnoreCase(name, "transfer-encoding")) {
+      return Error(501, "Transfer-Encoding (chunked) is not supported; send the body with Content-Length");
+    }
+    if (!EqualsIgnoreCase(name, "content-length")) continue;
+    size_t parsed = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (value.empty() || error != std::errc() || end != value.data() + value.size()) {
+      return Error(400, "malformed Content-Length");
+    }
+    if (has_length && parsed != length) return Error(400, "conflicting Content-Length headers");
+    has_length = true;
+    length = parsed;
+  }
+  if (!has_length && (request.method == "POST" || request.method == "PUT")) {
+    return Error(411, "Content-Length required");
+  }
+  if (length > limits.max_body_bytes) {
+    return Error(413, "request body larger than the limit of " + std::to_string(limits.max_body_bytes) +
+                          " bytes");
+  }
+  if (buffer.size() - result.head_bytes < length) {
+    HttpParseResult incomplete;
+    return incomplete;
+  }
+  result.request.body = buffer.substr(result.head_bytes, length);
+  result.body_bytes = length;
+  return result;
+}
+
 std::string_view HttpReasonPhrase(int status) {
   switch (status) {
     case 200:
       return "OK";
     case 400:
       return "Bad Request";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
     case 503:
       return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
     default:
       return "Unknown";
   }
@@ -197,6 +249,12 @@ std::string FormatHttpResponse(const HttpResponse& response) {
   out += response.content_type;
   out += "\r\nContent-Length: ";
   out += std::to_string(response.body.size());
+  for (const auto& [name, value] : response.headers) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  }
   out += "\r\nConnection: close\r\n\r\n";
   out += response.body;
   return out;

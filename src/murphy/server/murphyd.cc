@@ -1,7 +1,10 @@
 // murphyd — one murphy node as a process: Raft + WAL + the replicated lock service
 // (leases, locks with fencing tokens, the fenced store: locksvc/lock_node.h) over
 // PosixEnv, plus the admin HTTP server, on one single-threaded asio loop. Clients speak
-// the binary client protocol (protocol/client_message.h) on the --listen port.
+// the binary client protocol (protocol/client_message.h) on the --listen port, or
+// HTTP/JSON (docs/http-api.md: /v1/... on the --admin port, served by
+// server/client_gateway.h, which forwards to the leader). Peers also exchange clock
+// pings (clocksync/clock_prober.h), which feed /readyz and /metrics.
 //
 // Exit codes: 0 after SIGTERM/SIGINT (loop stopped, node and WAL closed); 1 when the
 // node stops on a fatal disk error or cannot start (address in use, data directory
@@ -18,10 +21,12 @@
 #include <string>
 #include <utility>
 
+#include "murphy/clocksync/clock_prober.h"
 #include "murphy/locksvc/lock_node.h"
 #include "murphy/node/node_shell.h"
 #include "murphy/posix/posix_env.h"
 #include "murphy/server/admin_server.h"
+#include "murphy/server/client_gateway.h"
 #include "murphy/server/daemon_config.h"
 #include "murphy/server/node_admin.h"
 
@@ -97,6 +102,13 @@ int Run(const DaemonConfig& config) {
     return 1;
   }
   std::unique_ptr<posix::PosixEnv> env = std::move(*created);
+  // Clock pings to every other member; the node gets every other message (readiness:
+  // clock offset within --max-clock-offset-ms of a majority).
+  clocksync::ClockProberOptions clock_options;
+  for (const uint64_t id : validated->members)
+    clock_options.peers.push_back(NodeId(static_cast<uint32_t>(id)));
+  clock_options.monitor.max_offset = Milliseconds(config.max_clock_offset_ms);
+  auto clock_env = std::make_unique<clocksync::ClockProbeEnv>(env.get(), std::move(clock_options));
 
   locksvc::LockNodeOptions lock_options;
   node::NodeOptions& node_options = lock_options.node;
@@ -104,7 +116,9 @@ int Run(const DaemonConfig& config) {
     node_options.members.push_back(NodeId(static_cast<uint32_t>(id)));
   node_options.tick_interval = Milliseconds(config.tick_ms);
   node_options.election_ticks = config.election_ticks;
-  auto lock_node = std::make_unique<locksvc::LockNode>(*env, std::move(lock_options));
+  // The HTTP API's channel shares the node's Env: responses and pushes go to it.
+  auto gateway_env = std::make_unique<GatewayEnv>(clock_env.get());
+  auto lock_node = std::make_unique<locksvc::LockNode>(*gateway_env, std::move(lock_options));
   node::NodeShell* node = &lock_node->shell();
   Log("info", "started",
       {{"id", std::to_string(validated->id)},
@@ -116,11 +130,19 @@ int Run(const DaemonConfig& config) {
   const auto started = std::chrono::steady_clock::now();
   uint64_t leader_changes = 0;
   std::unique_ptr<AdminServer> admin;
+  std::unique_ptr<HttpApiGateway> api;
   auto view = [&] {
     NodeAdminView result = ViewNode(*node, config.election_ticks);
     result.leader_changes = leader_changes;
     result.env = env->metrics();
     if (admin) result.admin = admin->metrics();
+    result.service = lock_node->metrics();
+    result.leases = lock_node->state_machine().machine().lease_count();
+    result.active_locks = lock_node->state_machine().machine().active_lock_count();
+    result.resources = lock_node->state_machine().store().resource_count();
+    if (api) result.api = api->metrics();
+    result.clock = clock_env->prober().Report();
+    result.clock_probes = clock_env->prober().metrics();
     result.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
   };
@@ -128,12 +150,19 @@ int Run(const DaemonConfig& config) {
     AdminServerOptions admin_options;
     admin_options.host = validated->admin.host;
     admin_options.port = validated->admin.port;
-    Result<std::unique_ptr<AdminServer>> server =
-        AdminServer::Create(env->loop(), admin_options,
-                            [&](const HttpRequest& request) { return RouteAdminRequest(request, view()); });
+    EnableApiOn(&admin_options);
+    HttpApiGatewayOptions api_options;
+    for (const uint64_t id : validated->members) api_options.nodes.push_back(NodeId(static_cast<uint32_t>(id)));
+    api = std::make_unique<HttpApiGateway>(*gateway_env, std::move(api_options));
+    Result<std::unique_ptr<AdminServer>> server = AdminServer::Create(
+        env->loop(), admin_options,
+        CombineApiAndAdmin(api.get(), [&](const HttpRequest& request) { return RouteAdminRequest(request, view()); }));
     if (!server.ok()) {
       Log("error", "start_failed", {{"error", server.status().ToString()}});
+      api.reset();
       lock_node.reset();
+      gateway_env.reset();
+      clock_env.reset();
       env.reset();
       if (trace != nullptr) std::fclose(trace);
       return 1;
@@ -184,7 +213,10 @@ int Run(const DaemonConfig& config) {
   Log("info", "stopping", {{"applied", std::to_string(node->applied_index().value())}});
   signals.reset();
   admin.reset();
+  api.reset();
   lock_node.reset();  // closes the WAL
+  gateway_env.reset();
+  clock_env.reset();
   env.reset();   // flushes the trace
   if (trace != nullptr) std::fclose(trace);
   Log("info", "stopped", {{"exit_code", std::to_string(exit_code)}});
@@ -208,6 +240,8 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-id", config.cluster_id, "Cluster id; peers of another cluster are rejected");
   app.add_option("--tick-ms", config.tick_ms, "Raft tick interval in milliseconds");
   app.add_option("--election-ticks", config.election_ticks, "Election timeout in ticks");
+  app.add_option("--max-clock-offset-ms", config.max_clock_offset_ms,
+                 "Not ready while this node's wall clock is further than this from a majority");
   app.add_option("--trace", config.trace, "Append a JSON-lines trace (simulator schema) to FILE");
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 #include "murphy/server/node_admin.h"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "murphy/node/node_shell.h"
@@ -27,6 +28,79 @@ void Metric(std::string& out, std::string_view name, std::string_view type, std:
     out += std::to_string(value);
   }
   out += '\n';
+}
+
+// A gauge with one label per sample; values may be negative or fractional.
+void LabeledGaugeHeader(std::string& out, std::string_view name, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+}
+
+void Sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char number[64];
+  std::snprintf(number, sizeof(number), "%.9g", value);
+  out += name;
+  out += labels;
+  out += ' ';
+  out += number;
+  out += '\n';
+}
+
+std::string PeerLabel(NodeId peer) { return "{peer=\"" + std::to_string(peer.value()) + "\"}"; }
+
+void RenderClockMetrics(std::string& out, const NodeAdminView& view) {
+  const clocksync::ClockOffsetReport& clock = view.clock;
+  LabeledGaugeHeader(out, "murphy_clock_offset_seconds",
+                     "Estimated wall-clock offset of each peer (peer minus this node).");
+  for (const PeerOffset& estimate : clock.estimates) {
+    Sample(out, "murphy_clock_offset_seconds", PeerLabel(estimate.peer), ToSecondsDouble(estimate.offset));
+  }
+  LabeledGaugeHeader(out, "murphy_clock_offset_uncertainty_seconds",
+                     "Half the round trip of the sample behind each peer's estimate.");
+  for (const PeerOffset& estimate : clock.estimates) {
+    Sample(out, "murphy_clock_offset_uncertainty_seconds", PeerLabel(estimate.peer),
+           ToSecondsDouble(estimate.uncertainty));
+  }
+  // Without estimates these stay without samples: an absent value, not a false zero.
+  LabeledGaugeHeader(out, "murphy_clock_offset_max_seconds", "Largest absolute offset to any peer.");
+  if (!clock.estimates.empty()) {
+    Sample(out, "murphy_clock_offset_max_seconds", "", ToSecondsDouble(clock.max_abs_offset));
+  }
+  LabeledGaugeHeader(out, "murphy_clock_offset_from_cluster_seconds",
+                     "This node's clock minus the median clock of the cluster.");
+  if (clock.offset_from_cluster.has_value()) {
+    Sample(out, "murphy_clock_offset_from_cluster_seconds", "", ToSecondsDouble(*clock.offset_from_cluster));
+  }
+  Metric(out, "murphy_clock_offset_bound_seconds", "gauge",
+         "Readiness bound on the offset to a majority (--max-clock-offset-ms).",
+         ToSecondsDouble(clock.bound));
+  Metric(out, "murphy_clock_offset_far_peers", "gauge", "Peers provably beyond the bound.",
+         clock.verdict.far_peers);
+  Metric(out, "murphy_clock_offset_inconclusive_peers", "gauge",
+         "Peers whose round trip is too slow to judge the offset.", clock.verdict.inconclusive_peers);
+  Metric(out, "murphy_clock_offset_exceeded", "gauge",
+         "1 if this node's clock is beyond the bound from a majority (not ready).",
+         clock.verdict.must_fence ? 1 : 0);
+  const clocksync::ClockProberMetrics& probes = view.clock_probes;
+  Metric(out, "murphy_clock_pings_sent_total", "counter", "Clock pings sent.",
+         static_cast<double>(probes.pings_sent));
+  Metric(out, "murphy_clock_pongs_sent_total", "counter", "Clock pings answered.",
+         static_cast<double>(probes.pongs_sent));
+  Metric(out, "murphy_clock_samples_total", "counter", "Round trips recorded.",
+         static_cast<double>(probes.samples_recorded));
+  Metric(out, "murphy_clock_samples_rejected_total", "counter", "Round trips refused (a clock stepped).",
+         static_cast<double>(probes.samples_rejected));
+  Metric(out, "murphy_clock_pings_lost_total", "counter", "Pings unanswered by the next round.",
+         static_cast<double>(probes.pings_lost));
+  Metric(out, "murphy_clock_pongs_unmatched_total", "counter", "Late, duplicated or unexpected pongs.",
+         static_cast<double>(probes.pongs_unmatched));
+  Metric(out, "murphy_clock_bad_frames_total", "counter", "Clock frames that failed to decode.",
+         static_cast<double>(probes.bad_messages));
 }
 
 }  // namespace
@@ -64,8 +138,46 @@ Readiness CheckReadiness(const NodeAdminView& view) {
     return {false, "applied index " + std::to_string(view.applied_index) + " behind commit index " +
                        std::to_string(view.commit_index)};
   }
+  if (view.clock.verdict.must_fence) {
+    return {false, "clock offset " + std::to_string(ToMilliseconds(view.clock.offset_to_majority)) +
+                       " ms to a majority exceeds " + std::to_string(ToMilliseconds(view.clock.bound)) +
+                       " ms"};
+  }
   return {true, ""};
 }
+
+namespace {
+
+// A Prometheus histogram (cumulative buckets, _sum, _count) in seconds.
+void HistogramMetric(std::string& out, std::string_view name, std::string_view help,
+                     const LatencyHistogram& histogram) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " histogram\n";
+  uint64_t cumulative = 0;
+  char line[160];
+  for (size_t i = 0; i <= kLatencyBucketBounds.size(); ++i) {
+    cumulative += histogram.counts()[i];
+    if (i < kLatencyBucketBounds.size()) {
+      std::snprintf(line, sizeof(line), "%.*s_bucket{le=\"%g\"} %llu\n", static_cast<int>(name.size()),
+                    name.data(), kLatencyBucketBounds[i], static_cast<unsigned long long>(cumulative));
+    } else {
+      std::snprintf(line, sizeof(line), "%.*s_bucket{le=\"+Inf\"} %llu\n", static_cast<int>(name.size()),
+                    name.data(), static_cast<unsigned long long>(cumulative));
+    }
+    out += line;
+  }
+  std::snprintf(line, sizeof(line), "%.*s_sum %.9g\n%.*s_count %llu\n", static_cast<int>(name.size()),
+                name.data(), histogram.sum_seconds(), static_cast<int>(name.size()), name.data(),
+                static_cast<unsigned long long>(histogram.count()));
+  out += line;
+}
+
+}  // namespace
 
 std::string RenderMetrics(const NodeAdminView& view) {
   std::string out;
@@ -138,8 +250,44 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(view.admin.bad_requests));
   Metric(out, "murphy_admin_connections_refused_total", "counter", "Admin connections beyond the limit.",
          static_cast<double>(view.admin.connections_refused));
+  Metric(out, "murphy_admin_response_timeouts_total", "counter",
+         "HTTP requests answered 504 because no answer came in time.",
+         static_cast<double>(view.admin.response_timeouts));
+  Metric(out, "murphy_api_requests_total", "counter", "HTTP/JSON client API requests (/v1/).",
+         static_cast<double>(view.api.requests));
+  Metric(out, "murphy_api_bad_requests_total", "counter", "Client API requests refused as malformed.",
+         static_cast<double>(view.api.bad_requests));
+  Metric(out, "murphy_api_waits", "gauge", "Waiting lock acquires holding an HTTP request open.",
+         static_cast<double>(view.api.waits));
+  Metric(out, "murphy_api_waits_granted_total", "counter", "Waiting acquires that got the lock.",
+         static_cast<double>(view.api.waits_granted));
+  Metric(out, "murphy_api_waits_ended_total", "counter", "Waiting acquires that ended without the lock.",
+         static_cast<double>(view.api.waits_ended));
   Metric(out, "murphy_process_uptime_seconds", "gauge", "Seconds since the daemon started.",
          view.uptime_seconds);
+  const locksvc::LockServiceMetrics& service = view.service;
+  Metric(out, "murphy_lock_requests_total", "counter", "Client requests received by the lock service.",
+         static_cast<double>(service.requests));
+  Metric(out, "murphy_lock_answers_ok_total", "counter", "Client requests answered OK.",
+         static_cast<double>(service.answered_ok));
+  Metric(out, "murphy_lock_answers_not_leader_total", "counter",
+         "Client requests answered 'not leader' (redirected).", static_cast<double>(service.answered_not_leader));
+  Metric(out, "murphy_fencing_rejections_total", "counter",
+         "Fenced writes rejected because their token was below the resource's max token.",
+         static_cast<double>(service.fencing_rejections));
+  Metric(out, "murphy_lock_answers_error_total", "counter", "Client requests answered with another error.",
+         static_cast<double>(service.answered_error));
+  HistogramMetric(out, "murphy_lock_mutation_latency_seconds",
+                  "Receipt to answer of committed mutations (leases, locks, fenced writes).",
+                  service.mutation_latency);
+  HistogramMetric(out, "murphy_lock_read_latency_seconds", "Receipt to answer of linearizable reads.",
+                  service.read_latency);
+  Metric(out, "murphy_lock_leases", "gauge", "Live leases in the applied state.", static_cast<double>(view.leases));
+  Metric(out, "murphy_lock_active_locks", "gauge", "Locks held or waited for in the applied state.",
+         static_cast<double>(view.active_locks));
+  Metric(out, "murphy_store_resources", "gauge", "Resources in the fenced store.",
+         static_cast<double>(view.resources));
+  RenderClockMetrics(out, view);
   return out;
 }
 
@@ -157,7 +305,16 @@ std::string RenderStatusJson(const NodeAdminView& view) {
       {"reason", readiness.reason},
       {"leader_changes", view.leader_changes},
       {"clock_offset_ms", nullptr},
+      {"clock_offsets", nlohmann::json::array()},
   };
+  if (view.clock.offset_from_cluster.has_value()) {
+    status["clock_offset_ms"] = ToMillisecondsDouble(*view.clock.offset_from_cluster);
+  }
+  for (const PeerOffset& estimate : view.clock.estimates) {
+    status["clock_offsets"].push_back({{"peer", estimate.peer.value()},
+                                       {"offset_ms", ToMillisecondsDouble(estimate.offset)},
+                                       {"uncertainty_ms", ToMillisecondsDouble(estimate.uncertainty)}});
+  }
   return status.dump() + "\n";
 }
 

@@ -92,14 +92,24 @@ lock::Command ToLockCommand(const protocol::Request& request) {
   if (const auto* acquire = std::get_if<protocol::AcquireRequest>(&request.body)) {
     return lock::Acquire{id, acquire->lock, acquire->lease, ToLockMode(acquire->mode), acquire->wait_timeout};
   }
+  if (const auto* cancel = std::get_if<protocol::CancelAcquireRequest>(&request.body)) {
+    return lock::CancelWait{id, cancel->lock, cancel->lease};
+  }
   const auto& release = std::get<protocol::ReleaseRequest>(request.body);
   return lock::Release{id, release.lock, release.lease};
 }
 
 store::FencedWrite ToFencedWrite(const protocol::Request& request) {
   const auto& write = std::get<protocol::WriteRequest>(request.body);
-  return store::FencedWrite{write.resource,         write.lock,           write.token, write.value,
-                            write.expected_version, write.idempotency_key};
+  store::FencedWrite fenced;
+  fenced.resource = write.resource;
+  fenced.lock = write.lock;
+  fenced.token = write.token;
+  fenced.value = write.value;
+  fenced.expected_version = write.expected_version;
+  fenced.idempotency_key = write.idempotency_key;
+  fenced.expected_value = write.expected_value;
+  return fenced;
 }
 
 protocol::Response LockCommandResponse(const protocol::Request& request, const lock::CommandResult& result) {
@@ -110,7 +120,8 @@ protocol::Response LockCommandResponse(const protocol::Request& request, const l
     return protocol::MakeResponse(request.header, result.status,
                                   protocol::LeaseBody{result.lease, result.ttl});
   }
-  if (std::holds_alternative<protocol::AcquireRequest>(request.body)) {
+  if (std::holds_alternative<protocol::AcquireRequest>(request.body) ||
+      std::holds_alternative<protocol::CancelAcquireRequest>(request.body)) {
     return protocol::MakeResponse(
         request.header, result.status,
         protocol::AcquireBody{ToProtocolState(result.state), result.token, result.position, result.ticket});

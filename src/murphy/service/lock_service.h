@@ -60,7 +60,8 @@ lock::Command ToLockCommand(const protocol::Request& request);
 store::FencedWrite ToFencedWrite(const protocol::Request& request);
 
 // The response to a lock command once applied: status, and a LeaseBody (grant,
-// keepalive) or AcquireBody (acquire) when OK. REQUIRES: route kLockCommand.
+// keepalive) or AcquireBody (acquire, cancel-acquire → lock::CancelWait) when OK.
+// REQUIRES: route kLockCommand.
 protocol::Response LockCommandResponse(const protocol::Request& request, const lock::CommandResult& result);
 // The response to a store write once applied: status and a WriteBody (also on
 // rejection, so the client learns the store's max_token).

@@ -68,6 +68,42 @@ TEST(LockServiceTest, ConvertsCommandsWithTheirRequestId) {
   const store::FencedWrite write =
       ToFencedWrite(Mutation(6, protocol::WriteRequest{"r", "orders", FencingToken(2), "v", 0, "key"}));
   EXPECT_EQ(write, (store::FencedWrite{"r", "orders", FencingToken(2), "v", 0, "key"}));
+  EXPECT_EQ(std::get<lock::CancelWait>(
+                ToLockCommand(Mutation(8, protocol::CancelAcquireRequest{"orders", LeaseId(3)}))),
+            (lock::CancelWait{{kClient, 8}, "orders", LeaseId(3)}));
+  protocol::WriteRequest on_value{"r", "orders", FencingToken(2), "v", std::nullopt, "", "old"};
+  EXPECT_EQ(ToFencedWrite(Mutation(7, on_value)),
+            (store::FencedWrite{"r", "orders", FencingToken(2), "v", std::nullopt, "", "old"}));
+}
+
+TEST(LockServiceTest, CancelAcquireWithdrawsAWaitAndReportsARacedGrant) {
+  Instant now;
+  LocalLockService service({}, now);
+  auto lease_of = [&](NodeId client, uint64_t sequence) {
+    auto grant = service.Handle(client, Mutation(sequence, protocol::GrantLeaseRequest{Seconds(3)}, client), now);
+    return std::get<protocol::LeaseBody>(grant.response.body).lease;
+  };
+  const LeaseId holder = lease_of(kClient, 1);
+  const LeaseId waiter = lease_of(kOther, 1);
+  service.Handle(kClient, Mutation(2, WaitFor("orders", holder)), now);
+  auto wait = service.Handle(kOther, Mutation(2, WaitFor("orders", waiter), kOther), now);
+  ASSERT_EQ(std::get<protocol::AcquireBody>(wait.response.body).state, protocol::AcquireState::kWaiting);
+
+  auto cancel = service.Handle(kOther, Mutation(3, protocol::CancelAcquireRequest{"orders", waiter}, kOther), now);
+  ASSERT_EQ(cancel.response.code, StatusCode::kOk) << cancel.response.message;
+  EXPECT_EQ(std::get<protocol::AcquireBody>(cancel.response.body).state, protocol::AcquireState::kNone);
+  ASSERT_EQ(cancel.pushes.size(), 1u);  // the waiter hears its wait ended
+  EXPECT_EQ(cancel.pushes[0].client, kOther);
+  EXPECT_EQ(cancel.pushes[0].push.kind, protocol::PushKind::kWaitEnded);
+  EXPECT_TRUE(service.machine().GetLock("orders")->waiters.empty());
+
+  // The holder "cancels" too late: the answer is its grant, and it still holds.
+  auto late = service.Handle(kClient, Mutation(3, protocol::CancelAcquireRequest{"orders", holder}), now);
+  ASSERT_EQ(late.response.code, StatusCode::kOk);
+  const auto body = std::get<protocol::AcquireBody>(late.response.body);
+  EXPECT_EQ(body.state, protocol::AcquireState::kGranted);
+  EXPECT_EQ(body.token, FencingToken(1));
+  EXPECT_EQ(service.machine().GetLock("orders")->holder, holder);
 }
 
 TEST(LockServiceTest, PushesOnlyClientFacingEvents) {
@@ -129,6 +165,17 @@ TEST(LockServiceTest, LocalServiceGrantsExpiresAndFences) {
   auto read = service.Handle(kClient, Read(protocol::ReadRequest{"r"}), now);
   ASSERT_EQ(read.response.code, StatusCode::kOk);
   EXPECT_EQ(std::get<protocol::ReadBody>(read.response.body).value, "v2");
+
+  // Compare-and-set on the value, end to end through the service.
+  protocol::WriteRequest swap{"r", "orders", newer, "v4", std::nullopt, "", "v1"};
+  auto mismatch = service.Handle(kOther, Mutation(14, swap, kOther), now);
+  EXPECT_EQ(mismatch.response.code, StatusCode::kAborted);
+  EXPECT_EQ(std::get<protocol::WriteBody>(mismatch.response.body).version, 2u);
+  swap.expected_value = "v2";
+  auto swapped = service.Handle(kOther, Mutation(15, swap, kOther), now);
+  EXPECT_EQ(swapped.response.code, StatusCode::kOk);
+  EXPECT_EQ(std::get<protocol::WriteBody>(swapped.response.body).version, 3u);
+  EXPECT_EQ(service.store().Read("r")->value, "v4");
   auto info = service.Handle(kClient, Read(protocol::GetLockRequest{"orders"}), now);
   ASSERT_EQ(info.response.code, StatusCode::kOk);
   EXPECT_EQ(std::get<protocol::LockInfoBody>(info.response.body).holder, other_lease);

@@ -10,6 +10,11 @@ namespace murphy::store {
 namespace {
 
 constexpr uint8_t kWriteCommand = 1;
+// Encoding version 2 adds the expected value. A write without one is encoded as
+// version 1, byte for byte as before, so that logs, snapshots (fingerprints) and peers
+// of the first version read it unchanged.
+constexpr uint8_t kFirstStoreEncodingVersion = 1;
+constexpr uint8_t kResultEncodingVersion = 1;
 constexpr uint8_t kSnapshotVersion = 1;
 constexpr size_t kMaxEncodedMessageBytes = 4096;
 
@@ -21,6 +26,11 @@ void PutBody(ByteWriter* writer, const FencedWrite& write, bool with_key) {
   writer->PutBool(write.expected_version.has_value());
   if (write.expected_version) writer->PutVarint(*write.expected_version);
   if (with_key) writer->PutString(write.idempotency_key);
+  if (write.expected_value.has_value()) writer->PutString(*write.expected_value);
+}
+
+uint8_t EncodingVersionOf(const FencedWrite& write) {
+  return write.expected_value.has_value() ? kStoreEncodingVersion : kFirstStoreEncodingVersion;
 }
 
 // Identifies "the same write" for an idempotency key: a checksum and the length of the
@@ -77,7 +87,8 @@ WriteResult FencedStore::CheckAndWrite(const FencedWrite& write) {
     result.status = InvalidArgumentError("idempotency key too long");
     return result;
   }
-  if (write.value.size() > options_.max_value_bytes) {
+  if (write.value.size() > options_.max_value_bytes ||
+      (write.expected_value.has_value() && write.expected_value->size() > options_.max_value_bytes)) {
     result.status = InvalidArgumentError("value too large");
     return result;
   }
@@ -122,6 +133,12 @@ WriteResult FencedStore::Evaluate(const FencedWrite& write) {
       result.version = resource.version;
       return result;
     }
+    if (write.expected_value && *write.expected_value != resource.value) {
+      result.status = AbortedError("value mismatch: the resource holds another value than expected");
+      result.max_token = resource.max_token;
+      result.version = resource.version;
+      return result;
+    }
     if (write.expected_version && *write.expected_version != resource.version) {
       result.status = AbortedError("version mismatch: expected " + std::to_string(*write.expected_version) +
                                    ", have " + std::to_string(resource.version));
@@ -139,6 +156,10 @@ WriteResult FencedStore::Evaluate(const FencedWrite& write) {
   }
   if (write.expected_version && *write.expected_version != 0) {
     result.status = AbortedError("version mismatch: the resource does not exist");
+    return result;
+  }
+  if (write.expected_value) {
+    result.status = AbortedError("value mismatch: the resource does not exist");
     return result;
   }
   if (resources_.size() >= options_.max_resources) {
@@ -184,7 +205,7 @@ std::optional<ResourceView> FencedStore::Read(std::string_view resource) const {
 
 Bytes EncodeWrite(const FencedWrite& write) {
   ByteWriter writer;
-  writer.PutU8(kStoreEncodingVersion);
+  writer.PutU8(EncodingVersionOf(write));
   writer.PutU8(kWriteCommand);
   PutBody(&writer, write, /*with_key=*/true);
   return writer.Take();
@@ -195,7 +216,9 @@ Result<FencedWrite> DecodeWrite(std::span<const uint8_t> bytes) {
   uint8_t version = 0;
   uint8_t type = 0;
   if (!reader.GetU8(&version)) return InvalidArgumentError("store write: empty");
-  if (version != kStoreEncodingVersion) return UnimplementedError("store write: unknown encoding version");
+  if (version < kFirstStoreEncodingVersion || version > kStoreEncodingVersion) {
+    return UnimplementedError("store write: unknown encoding version");
+  }
   if (!reader.GetU8(&type) || type != kWriteCommand) return InvalidArgumentError("store write: unknown type");
   FencedWrite write;
   uint64_t token = 0;
@@ -214,13 +237,20 @@ Result<FencedWrite> DecodeWrite(std::span<const uint8_t> bytes) {
   if (!reader.GetString(kMaxEncodedNameBytes, &write.idempotency_key)) {
     return InvalidArgumentError("store write: malformed idempotency key");
   }
+  if (version >= 2) {
+    std::string expected;
+    if (!reader.GetString(kMaxEncodedValueBytes, &expected)) {
+      return InvalidArgumentError("store write: malformed expected value");
+    }
+    write.expected_value = std::move(expected);
+  }
   if (!reader.at_end()) return InvalidArgumentError("store write: trailing bytes");
   return write;
 }
 
 Bytes EncodeWriteResult(const WriteResult& result) {
   ByteWriter writer;
-  writer.PutU8(kStoreEncodingVersion);
+  writer.PutU8(kResultEncodingVersion);
   PutResult(&writer, result);
   return writer.Take();
 }
@@ -229,7 +259,7 @@ Result<WriteResult> DecodeWriteResult(std::span<const uint8_t> bytes) {
   ByteReader reader(bytes);
   uint8_t version = 0;
   if (!reader.GetU8(&version)) return InvalidArgumentError("store result: empty");
-  if (version != kStoreEncodingVersion) return UnimplementedError("store result: unknown encoding version");
+  if (version != kResultEncodingVersion) return UnimplementedError("store result: unknown encoding version");
   WriteResult result;
   if (!GetResult(&reader, &result)) return InvalidArgumentError("store result: malformed");
   if (!reader.at_end()) return InvalidArgumentError("store result: trailing bytes");

@@ -28,7 +28,9 @@
 //   repeatedly. Token 0 is never granted and is rejected (InvalidArgument).
 // - Compare-and-set: with `expected_version` set, the write is accepted only if the
 //   resource's version equals it (0: the resource must not exist yet); otherwise
-//   Aborted (re-read, then retry). The token check comes first. Every accepted write
+//   Aborted (re-read, then retry). With `expected_value` set, it is accepted only if
+//   the resource exists and holds exactly that value; otherwise Aborted. Both may be
+//   set (both must match). The token check comes first. Every accepted write
 //   increments the version and sets max_token to its token.
 // - Only accepted writes change the resource; a rejected write has no effect.
 // - Idempotency: a write with a non-empty `idempotency_key` has its result remembered
@@ -64,7 +66,9 @@
 
 namespace murphy::store {
 
-inline constexpr uint8_t kStoreEncodingVersion = 1;
+// The newest write encoding: 2 adds the expected value. EncodeWrite writes version 1
+// (the bytes of before) for a write without an expected value; DecodeWrite reads both.
+inline constexpr uint8_t kStoreEncodingVersion = 2;
 // Hard decoder limits; the store's own (configurable, smaller) limits apply after.
 inline constexpr size_t kMaxEncodedNameBytes = 4096;
 inline constexpr size_t kMaxEncodedValueBytes = 16 << 20;
@@ -76,12 +80,14 @@ struct FencedWrite {
   std::string value;
   std::optional<uint64_t> expected_version;  // compare-and-set; nullopt: unconditional
   std::string idempotency_key;               // empty: none
+  // Compare-and-set on the value; nullopt: unconditional.
+  std::optional<std::string> expected_value = std::nullopt;
   bool operator==(const FencedWrite&) const = default;
 };
 
 // OK: accepted; `version` and `max_token` are the resource's new ones. Aborted with
-// max_token > the write's token: stale token. Aborted otherwise: CAS mismatch,
-// `version` is the current one. InvalidArgument / ResourceExhausted: see above.
+// max_token > the write's token: stale token. Aborted otherwise: CAS mismatch (on
+// version or value), `version` is the current one. InvalidArgument / ResourceExhausted: see above.
 struct WriteResult {
   Status status;
   FencingToken max_token;

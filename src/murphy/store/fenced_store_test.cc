@@ -145,8 +145,68 @@ TEST(FencedStoreTest, WritesAndResultsRoundTrip) {
     EXPECT_FALSE(DecodeWrite(std::span<const uint8_t>(bytes.data(), length)).ok());
   }
   Bytes version = bytes;
-  version[0] = 2;
+  version[0] = kStoreEncodingVersion + 1;
   EXPECT_EQ(DecodeWrite(version).status().code(), StatusCode::kUnimplemented);
+}
+
+TEST(FencedStoreTest, ExpectedValueRoundTripsAndOnlyItNeedsTheNewEncoding) {
+  FencedWrite write = Write("orders/17", "orders", 34, "new", "key");
+  // Without an expected value: the first encoding, as before the expected value.
+  EXPECT_EQ(EncodeWrite(write)[0], 1);
+  write.expected_value = std::string("old\0", 4);
+  write.expected_version = 7;
+  const Bytes bytes = EncodeWrite(write);
+  EXPECT_EQ(bytes[0], kStoreEncodingVersion);
+  Result<FencedWrite> decoded = DecodeWrite(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, write);
+  write.expected_value = std::string();  // expecting the empty value is not "unconditional"
+  EXPECT_EQ(*DecodeWrite(EncodeWrite(write)), write);
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    EXPECT_FALSE(DecodeWrite(std::span<const uint8_t>(bytes.data(), length)).ok());
+  }
+  // A version-1 encoding followed by an expected value is trailing garbage.
+  Bytes relabelled = bytes;
+  relabelled[0] = 1;
+  EXPECT_EQ(DecodeWrite(relabelled).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(FencedStoreTest, CompareAndSetOnValue) {
+  FencedStore store;
+  FencedWrite absent = Write("r", "l", 1, "v1");
+  absent.expected_value = "";
+  EXPECT_EQ(store.CheckAndWrite(absent).status.code(), StatusCode::kAborted);  // no resource, no value
+  EXPECT_FALSE(store.Read("r").has_value());
+  ASSERT_TRUE(store.CheckAndWrite(Write("r", "l", 1, "v1")).status.ok());
+  FencedWrite swap = Write("r", "l", 1, "v2");
+  swap.expected_value = "v1";
+  const WriteResult swapped = store.CheckAndWrite(swap);
+  EXPECT_TRUE(swapped.status.ok());
+  EXPECT_EQ(swapped.version, 2u);
+  const WriteResult conflict = store.CheckAndWrite(swap);  // the value is v2 now
+  EXPECT_EQ(conflict.status.code(), StatusCode::kAborted);
+  EXPECT_EQ(conflict.version, 2u);
+  EXPECT_EQ(conflict.max_token, FencingToken(1));
+  EXPECT_EQ(store.Read("r")->value, "v2");
+  // Both conditions must hold.
+  FencedWrite both = Write("r", "l", 1, "v3");
+  both.expected_value = "v2";
+  both.expected_version = 1;
+  EXPECT_EQ(store.CheckAndWrite(both).status.code(), StatusCode::kAborted);
+  both.expected_version = 2;
+  EXPECT_TRUE(store.CheckAndWrite(both).status.ok());
+  // The token check comes first: a stale token with the right value is stale.
+  ASSERT_TRUE(store.CheckAndWrite(Write("r", "l", 5, "v4")).status.ok());
+  FencedWrite stale = Write("r", "l", 1, "v5");
+  stale.expected_value = "v4";
+  const WriteResult rejected = store.CheckAndWrite(stale);
+  EXPECT_EQ(rejected.status.code(), StatusCode::kAborted);
+  EXPECT_EQ(rejected.max_token, FencingToken(5));
+  EXPECT_EQ(store.Read("r")->value, "v4");
+  // The expected value is bounded like the value.
+  FencedWrite huge = Write("r", "l", 5, "v6");
+  huge.expected_value = std::string(store.Serialize().size() + (1 << 20), 'x');
+  EXPECT_EQ(store.CheckAndWrite(huge).status.code(), StatusCode::kInvalidArgument);
 }
 
 TEST(FencedStoreTest, ApplyEncodedMatchesCheckAndWrite) {
