@@ -28,6 +28,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "murphy/cli/commands.h"
@@ -119,28 +120,65 @@ Result<std::vector<NodeEntry>> ReadCluster(const fs::path& dir) {
   return nodes;
 }
 
+// The kernel's ephemeral port range (source ports of outgoing connections).
+std::pair<int, int> EphemeralPortRange() {
+  std::istringstream range(Slurp("/proc/sys/net/ipv4/ip_local_port_range"));
+  int low = 0;
+  int high = 0;
+  if (!(range >> low >> high) || low < 1 || high > 65535 || low > high) return {32768, 60999};
+  return {low, high};
+}
+
 // Picks `count` distinct free loopback ports: all bound at once (so they differ),
 // then released. Another process may take one before murphyd binds it; murphyd then
-// fails to start and `up` reports it.
+// fails to start and `up` reports it. The ports lie BELOW the kernel's ephemeral
+// range: a port in that range can be handed out as the source port of any outgoing
+// connection while its node is down (a peer reconnecting to it even connects to
+// itself), and the node's restart on the same port then fails with "address in use".
+// Only if the space below the range is too small (an unusual sysctl) does it fall back
+// to ports the kernel picks.
 Result<std::vector<uint16_t>> PickPorts(int count) {
   std::vector<int> sockets;
   std::vector<uint16_t> ports;
-  for (int i = 0; i < count; ++i) {
+  const auto close_all = [&] {
+    for (const int open : sockets) ::close(open);
+  };
+  const auto try_bind = [&](uint16_t port) -> bool {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
     socklen_t length = sizeof(address);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      if (fd >= 0) ::close(fd);
-      for (const int open : sockets) ::close(open);
-      return UnavailableError("cannot pick a free loopback port");
+      ::close(fd);
+      return false;
     }
     sockets.push_back(fd);
     ports.push_back(ntohs(address.sin_port));
+    return true;
+  };
+  constexpr int kLowest = 10000;
+  const int below = EphemeralPortRange().first;
+  if (below - kLowest >= 1000) {
+    // A pseudo-random start (pid and time), then consecutive candidates.
+    const uint64_t mix = static_cast<uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ULL ^
+                         static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+    const int span = below - kLowest;
+    const int start = static_cast<int>(mix % static_cast<uint64_t>(span));
+    for (int step = 0; step < span && static_cast<int>(ports.size()) < count; ++step) {
+      try_bind(static_cast<uint16_t>(kLowest + (start + step) % span));
+    }
   }
-  for (const int fd : sockets) ::close(fd);
+  while (static_cast<int>(ports.size()) < count) {
+    if (!try_bind(0)) {
+      close_all();
+      return UnavailableError("cannot pick a free loopback port");
+    }
+  }
+  close_all();
   return ports;
 }
 

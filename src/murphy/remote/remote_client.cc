@@ -2,6 +2,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <memory>
 #include <random>
 
 #include "murphy/resilience/deadline.h"
@@ -61,16 +62,18 @@ void RemoteClient::RunFor(Duration duration) {
 }
 
 client::CallResult RemoteClient::Call(protocol::RequestBody body, Duration timeout) {
-  std::optional<client::CallResult> result;
+  // A shared slot: should the answer come after we gave up, it lands there, not in
+  // this finished stack frame.
+  auto result = std::make_shared<std::optional<client::CallResult>>();
   channel().Call(std::move(body), Deadline::After(env_->MonotonicNow(), timeout),
-                 [&result](client::CallResult r) { result = std::move(r); });
-  RunUntil([&] { return result.has_value(); }, timeout + Seconds(1));
-  if (!result.has_value()) {
+                 [result](client::CallResult r) { *result = std::move(r); });
+  RunUntil([&] { return result->has_value(); }, timeout + Seconds(1));
+  if (!result->has_value()) {
     client::CallResult unknown;
     unknown.status = DeadlineExceededError("outcome unknown: no answer within the deadline");
     return unknown;
   }
-  return std::move(*result);
+  return std::move(**result);
 }
 
 }  // namespace murphy::remote
