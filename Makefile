@@ -76,9 +76,9 @@ soak: deps $(RELEASE)/build.ninja
 # libFuzzer (clang, ASan+UBSan, coverage on every library). Only the fuzz targets and
 # their smoke binaries (which write the seed inputs) are built there.
 FUZZ := build/fuzz
-FUZZ_TARGETS := frame_fuzz client_message_fuzz wal_fuzz http_fuzz
-# The decoders `make test` fuzzes: the wire (frames), the HTTP API, WAL recovery.
-FUZZ_TEST_TARGETS := frame_fuzz http_fuzz wal_fuzz
+FUZZ_TARGETS := frame_fuzz client_message_fuzz wal_fuzz http_fuzz http_api_fuzz clock_ping_fuzz
+# The decoders `make test` fuzzes: the wire (frames), HTTP requests, the HTTP/JSON API, WAL recovery.
+FUZZ_TEST_TARGETS := frame_fuzz http_fuzz http_api_fuzz wal_fuzz
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_SECONDS ?= 60
 $(FUZZ)/build.ninja: CMakeLists.txt | deps

@@ -74,6 +74,10 @@ HttpApiGateway::~HttpApiGateway() {
 HttpApiGatewayMetrics HttpApiGateway::metrics() const {
   HttpApiGatewayMetrics metrics = metrics_;
   metrics.waits = waits_.size();
+  const client::ChannelMetrics& channel = channel_.metrics();
+  metrics.retries = channel.transmissions > channel.calls ? channel.transmissions - channel.calls : 0;
+  metrics.attempt_timeouts = channel.attempt_timeouts;
+  metrics.redirects = channel.redirects;
   return metrics;
 }
 

@@ -90,6 +90,11 @@ struct HttpApiGatewayMetrics {
   uint64_t waits_granted = 0;
   uint64_t waits_ended = 0;  // timed out or ended by the node
   uint64_t waits = 0;        // open now
+  // The gateway's channel to the leader (client/channel.h): retransmissions after a
+  // timeout or a redirect, attempts that timed out, redirects followed.
+  uint64_t retries = 0;
+  uint64_t attempt_timeouts = 0;
+  uint64_t redirects = 0;
 };
 
 class HttpApiGateway {

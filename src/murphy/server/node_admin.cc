@@ -263,6 +263,13 @@ std::string RenderMetrics(const NodeAdminView& view) {
          static_cast<double>(view.api.waits_granted));
   Metric(out, "murphy_api_waits_ended_total", "counter", "Waiting acquires that ended without the lock.",
          static_cast<double>(view.api.waits_ended));
+  Metric(out, "murphy_api_retries_total", "counter",
+         "Requests the HTTP API's channel sent again (after an attempt timeout or a redirect).",
+         static_cast<double>(view.api.retries));
+  Metric(out, "murphy_api_attempt_timeouts_total", "counter", "Attempts of the HTTP API's channel that timed out.",
+         static_cast<double>(view.api.attempt_timeouts));
+  Metric(out, "murphy_api_redirects_total", "counter", "'Not leader' redirects the HTTP API's channel followed.",
+         static_cast<double>(view.api.redirects));
   Metric(out, "murphy_process_uptime_seconds", "gauge", "Seconds since the daemon started.",
          view.uptime_seconds);
   const locksvc::LockServiceMetrics& service = view.service;

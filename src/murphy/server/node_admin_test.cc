@@ -75,7 +75,9 @@ TEST(MetricsTest, LockServiceCountersAndLatencyHistograms) {
   view.service.mutation_latency.Record(Milliseconds(30));    // le 0.05
   view.service.mutation_latency.Record(Seconds(20));         // +Inf only
   view.leases = 4;
+  view.api.retries = 3;
   const std::string metrics = RenderMetrics(view);
+  EXPECT_NE(metrics.find("\nmurphy_api_retries_total 3\n"), std::string::npos);
   EXPECT_NE(metrics.find("\nmurphy_fencing_rejections_total 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\nmurphy_lock_requests_total 7\n"), std::string::npos);
   EXPECT_NE(metrics.find("\nmurphy_lock_leases 4\n"), std::string::npos);
