@@ -310,7 +310,12 @@ void NodeShell::OnReceive(NodeId source, std::span<const uint8_t> payload) {
   }
   if (frame->type == kRaftFrame) {
     Result<raft::Message> message = raft::DecodeMessage(frame->payload);
-    if (!message.ok() || message->to != env_.self() || message->from != source) return;
+    if (!message.ok()) {
+      const std::string error = message.status().ToString();
+      env_.Trace("bad_raft_message", {{"source", uint64_t{source.value()}}, {"error", std::string_view(error)}});
+      return;
+    }
+    if (message->to != env_.self() || message->from != source) return;
     raw_->Step(*message).IgnoreError();  // a message that is not for us is dropped
   } else if (frame->type == kClientRequestFrame) {
     Result<ClientRequest> request = DecodeRequest(frame->payload);

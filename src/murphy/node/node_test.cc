@@ -366,6 +366,34 @@ TEST(NodeShellTest, SnapshotsCompactAndRestartFromSnapshot) {
   cluster.ExpectChecksPass();
 }
 
+TEST(NodeShellTest, FollowerInstallsASnapshotOfManyChunksOnAnIdleCluster) {
+  // More chunks than the leader's window (4 of 128 KiB): every acknowledgement
+  // past the first window must reach the leader (the codec once dropped them all,
+  // and the follower stayed behind forever, even with no writes at all).
+  const uint64_t seed = 22;
+  Cluster cluster({.nodes = 3, .seed = seed, .snapshot_every_entries = 100});
+  const std::optional<NodeId> leader = cluster.WaitForLeader();
+  ASSERT_TRUE(leader.has_value());
+  const NodeId follower = *leader == NodeId(1) ? NodeId(2) : NodeId(1);
+  cluster.sim().Crash(follower);
+  const std::string padding(1000, 'p');
+  for (int i = 0; i < 1200; ++i) {
+    ASSERT_EQ(cluster.Execute(Put(padding + std::to_string(i), i))->outcome, Outcome::kOk) << "seed " << seed;
+  }
+  ASSERT_GT(cluster.node(*leader)->state_machine().Snapshot().size(), size_t{1} << 20);
+  cluster.sim().Restart(follower);
+  const Result<bool> caught_up = cluster.sim().RunUntil(
+      [&] { return cluster.node(follower)->applied_index() == cluster.node(*leader)->applied_index(); },
+      cluster.sim().now() + Seconds(2));
+  ASSERT_TRUE(caught_up.ok());
+  EXPECT_TRUE(*caught_up) << "seed " << seed << ": follower applied "
+                          << cluster.node(follower)->applied_index().value() << " of "
+                          << cluster.node(*leader)->applied_index().value();
+  EXPECT_GE(cluster.node(follower)->snapshot_index(), LogIndex(1100));
+  EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(), cluster.node(*leader)->state_machine().Snapshot());
+  cluster.ExpectChecksPass();
+}
+
 TEST(NodeShellTest, FailedFsyncStopsTheNodeForGood) {
   Cluster cluster({.nodes = 3, .seed = 4});
   const std::optional<NodeId> leader = cluster.WaitForLeader();

@@ -241,6 +241,7 @@ void Raft::HandleSnapshotChunk(const Message& message) {
     response.term = term_;
     response.index = message.index;
     response.log_term = message.log_term;
+    response.snapshot_size = message.snapshot_size;  // lets a leader before the codec fix decode it
     response.chunk_offset = next_byte;
     response.reject = reject;
     Send(std::move(response));
