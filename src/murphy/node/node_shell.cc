@@ -601,7 +601,10 @@ void NodeShell::MaybeSnapshot() {
   }
   // Raft may already hold a newer snapshot from the leader that a later Ready will
   // hand over (it arrived while this Ready was syncing): that one supersedes ours.
-  if (raw_->raft().HasUnstableSnapshot() || applied_ <= raw_->raft().log().offset()) return;
+  // (The leader's log offset may lag its snapshot while it sends an older one.)
+  const std::optional<raft::Snapshot>& latest = raw_->raft().snapshot();
+  const LogIndex covered = latest.has_value() ? latest->metadata.index : raw_->raft().log().offset();
+  if (raw_->raft().HasUnstableSnapshot() || applied_ <= covered) return;
   const std::string data = state_machine_->Snapshot();
   const std::string membership = EncodeMembership(raw_->raft().MembershipAt(applied_));
   WalSnapshot stored;

@@ -394,6 +394,66 @@ TEST(NodeShellTest, FollowerInstallsASnapshotOfManyChunksOnAnIdleCluster) {
   cluster.ExpectChecksPass();
 }
 
+TEST(NodeShellTest, FollowerCatchesUpBySnapshotWhileTheLeaderKeepsCompacting) {
+  // The stuck follower of the system benchmark, in miniature: a large state (so a
+  // snapshot spans many chunks), a slow link to one follower (so sending it takes
+  // many round trips), and a leader that takes a new snapshot far more often than
+  // one transfer takes. A leader that restarts the transfer with every newer
+  // snapshot (and compacts away the entries after the one being sent) never gets
+  // the follower back; it must finish the transfer it started.
+  const uint64_t seed = 21;
+  Cluster cluster({.nodes = 3, .seed = seed, .snapshot_every_entries = 20});
+  const std::optional<NodeId> leader = cluster.WaitForLeader();
+  ASSERT_TRUE(leader.has_value());
+  const NodeId follower = *leader == NodeId(1) ? NodeId(2) : NodeId(1);
+  cluster.sim().Crash(follower);
+  // About 1.2 MB of keys: ten chunks of the shell's 128 KiB.
+  const std::string padding(1000, 'p');
+  for (int i = 0; i < 1200; ++i) {
+    ASSERT_EQ(cluster.Execute(Put(padding + std::to_string(i), i))->outcome, Outcome::kOk) << "seed " << seed;
+  }
+  ASSERT_GT(cluster.node(*leader)->state_machine().Snapshot().size(), size_t{1} << 20);
+  // Every message between the leader and the follower now takes ~10 ms more.
+  cluster.sim().AddLinkFaults({{*leader, follower}, {follower, *leader}},
+                              sim::LinkFaultOverlay{.extra_delay_mean = Milliseconds(10)});
+  std::vector<KvClient*> writers;
+  for (int i = 0; i < 6; ++i) writers.push_back(&cluster.AddClient(*leader));
+  cluster.sim().Restart(follower);
+  const Instant restarted = cluster.sim().now();
+  const LogIndex target = cluster.node(*leader)->applied_index();
+  const uint64_t leader_snapshots_before = cluster.node(*leader)->snapshot_index().value();
+  std::optional<Duration> caught_up_after;
+  uint64_t writes = 0;
+  // Keep writing for 3 s; the follower must reach where the leader was at its
+  // restart well within that, while the leader keeps compacting.
+  while (cluster.sim().now() < restarted + Seconds(3)) {
+    for (KvClient* writer : writers) {
+      if (!writer->busy()) {
+        ASSERT_TRUE(writer->Submit(Put("hot" + std::to_string(writes % 5), static_cast<int64_t>(writes))));
+        ++writes;
+      }
+    }
+    ASSERT_TRUE(cluster.sim().RunFor(Milliseconds(1)).ok());
+    NodeShell* shell = cluster.node(follower);
+    if (!caught_up_after.has_value() && shell != nullptr && shell->applied_index() >= target) {
+      caught_up_after = cluster.sim().now() - restarted;
+    }
+  }
+  NodeShell* leader_shell = cluster.node(*leader);
+  ASSERT_TRUE(leader_shell->is_leader()) << "seed " << seed;
+  // The leader did compact many times meanwhile (otherwise the test shows nothing).
+  EXPECT_GT(leader_shell->snapshot_index().value(), leader_snapshots_before + 200) << "seed " << seed;
+  ASSERT_TRUE(caught_up_after.has_value())
+      << "seed " << seed << ": the follower never caught up; applied " << cluster.node(follower)->applied_index().value()
+      << " of " << target.value() << ", leader at " << leader_shell->applied_index().value();
+  EXPECT_LT(*caught_up_after, Seconds(2)) << "seed " << seed;
+  // And once the writes stop it is fully level with the leader.
+  ASSERT_TRUE(cluster.sim().RunFor(Seconds(1)).ok());
+  EXPECT_EQ(cluster.node(follower)->applied_index(), leader_shell->applied_index()) << "seed " << seed;
+  EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(), leader_shell->state_machine().Snapshot());
+  cluster.ExpectChecksPass();
+}
+
 TEST(NodeShellTest, FailedFsyncStopsTheNodeForGood) {
   Cluster cluster({.nodes = 3, .seed = 4});
   const std::optional<NodeId> leader = cluster.WaitForLeader();
