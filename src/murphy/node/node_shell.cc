@@ -245,6 +245,7 @@ void NodeShell::Recover() {
       return;
     }
     applied_ = snapshot_index_ = snapshot.metadata.index;
+    last_snapshot_bytes_ = snapshot.data.size();
     applied_term_ = snapshot.metadata.term;
     restore.snapshot = std::move(snapshot);
   }
@@ -488,6 +489,7 @@ void NodeShell::FinishReady(raft::Ready ready) {
       return;
     }
     applied_ = snapshot_index_ = ready.snapshot->metadata.index;
+    last_snapshot_bytes_ = ready.snapshot->data.size();
     applied_term_ = ready.snapshot->metadata.term;
     pending_commands_.erase(pending_commands_.begin(), pending_commands_.upper_bound(applied_));
     env_.Trace("snapshot_installed", {{"index", applied_.value()}, {"term", applied_term_.value()}});
@@ -597,7 +599,11 @@ void NodeShell::MaybeSnapshot() {
       raw_->raft().log().offset() == LogIndex() && applied_ > LogIndex() && HasMembersAddedAtRuntime();
   if (!must_compact) {
     if (options_.snapshot_every_entries == 0) return;
-    if (applied_.value() - snapshot_index_.value() < options_.snapshot_every_entries) return;
+    const uint64_t since = applied_.value() - snapshot_index_.value();
+    if (since < options_.snapshot_every_entries) return;
+    if (options_.snapshot_bytes_per_entry > 0 && since < last_snapshot_bytes_ / options_.snapshot_bytes_per_entry) {
+      return;
+    }
   }
   // Raft may already hold a newer snapshot from the leader that a later Ready will
   // hand over (it arrived while this Ready was syncing): that one supersedes ours.
@@ -620,6 +626,8 @@ void NodeShell::MaybeSnapshot() {
   const Status compacted = raw_->Compact(applied_, data);
   MURPHY_ASSERT_MSG(compacted.ok(), compacted.ToString().c_str());
   snapshot_index_ = applied_;
+  ++snapshots_taken_;
+  last_snapshot_bytes_ = data.size();
   const Status removed = wal_->Compact();
   if (!removed.ok()) {
     Stop(FatalEvent(removed), removed);

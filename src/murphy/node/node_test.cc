@@ -171,6 +171,7 @@ struct ClusterOptions {
   int nodes = 3;
   uint64_t seed = 1;
   uint64_t snapshot_every_entries = 1000;
+  uint64_t snapshot_bytes_per_entry = 0;  // most tests want snapshots at a fixed pace
   bool unsafe_send_before_persist = false;
 };
 
@@ -185,6 +186,7 @@ class Cluster {
         node_options.members = members_;
         node_options.observer = checkers_.get();
         node_options.snapshot_every_entries = options_.snapshot_every_entries;
+        node_options.snapshot_bytes_per_entry = options_.snapshot_bytes_per_entry;
         node_options.unsafe_send_before_persist = options_.unsafe_send_before_persist;
         return sim::Hold(std::make_unique<NodeShell>(env, node_options, std::make_unique<KvStateMachine>()));
       });
@@ -452,6 +454,35 @@ TEST(NodeShellTest, FollowerCatchesUpBySnapshotWhileTheLeaderKeepsCompacting) {
   EXPECT_EQ(cluster.node(follower)->applied_index(), leader_shell->applied_index()) << "seed " << seed;
   EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(), leader_shell->state_machine().Snapshot());
   cluster.ExpectChecksPass();
+}
+
+TEST(NodeShellTest, SnapshotsSpaceOutAsTheStateGrows) {
+  // Each write adds ~1 KB of state. Every 10 entries would serialize the whole,
+  // growing state each time (quadratic work); with snapshot_bytes_per_entry = 256
+  // the next snapshot waits until ~state/256 entries have been applied, so their
+  // number grows only logarithmically, and a lagging follower still catches up.
+  const std::string padding(1000, 'p');
+  uint64_t taken[2] = {0, 0};
+  for (const uint64_t bytes_per_entry : {uint64_t{0}, uint64_t{256}}) {
+    const uint64_t seed = 23;
+    Cluster cluster({.nodes = 3, .seed = seed, .snapshot_every_entries = 10, .snapshot_bytes_per_entry = bytes_per_entry});
+    const std::optional<NodeId> leader = cluster.WaitForLeader();
+    ASSERT_TRUE(leader.has_value());
+    const NodeId follower = *leader == NodeId(1) ? NodeId(2) : NodeId(1);
+    cluster.sim().Crash(follower);
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(cluster.Execute(Put(padding + std::to_string(i), i))->outcome, Outcome::kOk) << "seed " << seed;
+    }
+    taken[bytes_per_entry == 0 ? 0 : 1] = cluster.node(*leader)->snapshots_taken();
+    cluster.sim().Restart(follower);
+    ASSERT_TRUE(cluster.sim().RunFor(Seconds(2)).ok());
+    EXPECT_EQ(cluster.node(follower)->applied_index(), cluster.node(*leader)->applied_index()) << bytes_per_entry;
+    EXPECT_EQ(cluster.node(follower)->state_machine().Snapshot(), cluster.node(*leader)->state_machine().Snapshot());
+    cluster.ExpectChecksPass();
+  }
+  EXPECT_GE(taken[0], 29u);  // ~300 entries / 10
+  EXPECT_GE(taken[1], 2u);
+  EXPECT_LE(taken[1], 5u);   // at ~10, ~50, ~250 entries
 }
 
 TEST(NodeShellTest, FailedFsyncStopsTheNodeForGood) {
