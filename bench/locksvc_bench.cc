@@ -83,8 +83,8 @@ class Writer {
                     });
   }
   void Write() {
-    client_.Write(*handle_, "resource-" + std::to_string(env_.self().value()), "value-" + std::to_string(*writes_),
-                  [this](client::WriteReply reply) {
+    client_.Write(*handle_, "resource-" + std::to_string(env_.self().value()),
+                  "value-" + std::to_string(*writes_), [this](client::WriteReply reply) {
                     if (reply.status.ok()) ++*writes_;
                     Write();
                   });

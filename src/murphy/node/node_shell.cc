@@ -313,7 +313,8 @@ void NodeShell::OnReceive(NodeId source, std::span<const uint8_t> payload) {
     Result<raft::Message> message = raft::DecodeMessage(frame->payload);
     if (!message.ok()) {
       const std::string error = message.status().ToString();
-      env_.Trace("bad_raft_message", {{"source", uint64_t{source.value()}}, {"error", std::string_view(error)}});
+      env_.Trace("bad_raft_message",
+                 {{"source", uint64_t{source.value()}}, {"error", std::string_view(error)}});
       return;
     }
     if (message->to != env_.self() || message->from != source) return;
@@ -601,7 +602,8 @@ void NodeShell::MaybeSnapshot() {
     if (options_.snapshot_every_entries == 0) return;
     const uint64_t since = applied_.value() - snapshot_index_.value();
     if (since < options_.snapshot_every_entries) return;
-    if (options_.snapshot_bytes_per_entry > 0 && since < last_snapshot_bytes_ / options_.snapshot_bytes_per_entry) {
+    if (options_.snapshot_bytes_per_entry > 0 &&
+        since < last_snapshot_bytes_ / options_.snapshot_bytes_per_entry) {
       return;
     }
   }

@@ -90,7 +90,8 @@ Status Cluster::Compact(NodeId id, std::optional<LogIndex> index) {
   // The shell's side first: the snapshot is durable before Raft drops entries.
   // A leader's log may keep entries behind its latest snapshot while it still sends
   // an older one; what is already covered is up to the latest snapshot.
-  const LogIndex covered = raft.snapshot().has_value() ? raft.snapshot()->metadata.index : raft.log().offset();
+  const LogIndex covered =
+      raft.snapshot().has_value() ? raft.snapshot()->metadata.index : raft.log().offset();
   if (at <= covered || at > raft.log().applied()) {
     return node.raw->Compact(at, {});  // let Raft say why.
   }

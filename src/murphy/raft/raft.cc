@@ -183,10 +183,10 @@ LogIndex Raft::ReleaseFinishedSnapshotTransfers() {
   LogIndex lowest(UINT64_MAX);
   for (auto it = snapshots_in_transfer_.begin(); it != snapshots_in_transfer_.end();) {
     auto progress = role_ == Role::kLeader ? progress_.find(it->first) : progress_.end();
-    const bool streaming = progress != progress_.end() && progress->second.state() == ProgressState::kSnapshot &&
-                           progress->second.pending_snapshot() == it->second->metadata.index &&
-                           ticks_ - progress->second.last_contact_tick() <=
-                               static_cast<uint64_t>(config_.election_ticks);
+    const bool streaming =
+        progress != progress_.end() && progress->second.state() == ProgressState::kSnapshot &&
+        progress->second.pending_snapshot() == it->second->metadata.index &&
+        ticks_ - progress->second.last_contact_tick() <= static_cast<uint64_t>(config_.election_ticks);
     if (!streaming) {
       it = snapshots_in_transfer_.erase(it);
       continue;
@@ -227,7 +227,8 @@ bool Raft::SendSnapshotChunks(NodeId to) {
       progress.pending_snapshot() != pinned->metadata.index) {
     // First time, or the previous transfer ended: start with the latest snapshot,
     // and keep sending that one (not a newer one) until this transfer ends.
-    if (shared_latest_snapshot_ == nullptr) shared_latest_snapshot_ = std::make_shared<const Snapshot>(*snapshot_);
+    if (shared_latest_snapshot_ == nullptr)
+      shared_latest_snapshot_ = std::make_shared<const Snapshot>(*snapshot_);
     pinned = shared_latest_snapshot_;
     progress.BecomeSnapshot(pinned->metadata.index);
   }
