@@ -259,6 +259,7 @@ class LocksWorkload : public sim::Workload {
         options.node.members = members_;
         options.node.observer = checkers_.get();
         options.node.snapshot_every_entries = 64;
+        options.node.snapshot_bytes_per_entry = 0;  // every 64, however large the state
         options.state_machine.store.skip_token_check_for_test = variant_ == Variant::kUnsafeStore;
         options.state_machine.on_applied = [this](LogIndex index, const AppliedRecord& record) {
           OnApplied(index, record);

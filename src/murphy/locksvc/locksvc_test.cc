@@ -63,6 +63,7 @@ class Cluster {
         LockNodeOptions options;
         options.node.members = members_;
         options.node.snapshot_every_entries = 16;  // snapshots during the test
+        options.node.snapshot_bytes_per_entry = 0;
         options.timers.checkpoint_interval = Seconds(1);
         return sim::Hold(std::make_unique<LockNode>(env, std::move(options)));
       });

@@ -41,6 +41,7 @@ class KvWorkload : public sim::Workload {
         // Small, so that snapshots, compaction and snapshot installs happen in
         // every run.
         options.snapshot_every_entries = 64;
+        options.snapshot_bytes_per_entry = 0;
         options.unsafe_send_before_persist = variant_ == Variant::kUnsafePersist;
         return sim::Hold(std::make_unique<NodeShell>(env, options, std::make_unique<KvStateMachine>()));
       });

@@ -245,6 +245,7 @@ void NodeShell::Recover() {
       return;
     }
     applied_ = snapshot_index_ = snapshot.metadata.index;
+    last_snapshot_bytes_ = snapshot.data.size();
     applied_term_ = snapshot.metadata.term;
     restore.snapshot = std::move(snapshot);
   }
@@ -310,7 +311,13 @@ void NodeShell::OnReceive(NodeId source, std::span<const uint8_t> payload) {
   }
   if (frame->type == kRaftFrame) {
     Result<raft::Message> message = raft::DecodeMessage(frame->payload);
-    if (!message.ok() || message->to != env_.self() || message->from != source) return;
+    if (!message.ok()) {
+      const std::string error = message.status().ToString();
+      env_.Trace("bad_raft_message",
+                 {{"source", uint64_t{source.value()}}, {"error", std::string_view(error)}});
+      return;
+    }
+    if (message->to != env_.self() || message->from != source) return;
     raw_->Step(*message).IgnoreError();  // a message that is not for us is dropped
   } else if (frame->type == kClientRequestFrame) {
     Result<ClientRequest> request = DecodeRequest(frame->payload);
@@ -483,6 +490,7 @@ void NodeShell::FinishReady(raft::Ready ready) {
       return;
     }
     applied_ = snapshot_index_ = ready.snapshot->metadata.index;
+    last_snapshot_bytes_ = ready.snapshot->data.size();
     applied_term_ = ready.snapshot->metadata.term;
     pending_commands_.erase(pending_commands_.begin(), pending_commands_.upper_bound(applied_));
     env_.Trace("snapshot_installed", {{"index", applied_.value()}, {"term", applied_term_.value()}});
@@ -592,11 +600,19 @@ void NodeShell::MaybeSnapshot() {
       raw_->raft().log().offset() == LogIndex() && applied_ > LogIndex() && HasMembersAddedAtRuntime();
   if (!must_compact) {
     if (options_.snapshot_every_entries == 0) return;
-    if (applied_.value() - snapshot_index_.value() < options_.snapshot_every_entries) return;
+    const uint64_t since = applied_.value() - snapshot_index_.value();
+    if (since < options_.snapshot_every_entries) return;
+    if (options_.snapshot_bytes_per_entry > 0 &&
+        since < last_snapshot_bytes_ / options_.snapshot_bytes_per_entry) {
+      return;
+    }
   }
   // Raft may already hold a newer snapshot from the leader that a later Ready will
   // hand over (it arrived while this Ready was syncing): that one supersedes ours.
-  if (raw_->raft().HasUnstableSnapshot() || applied_ <= raw_->raft().log().offset()) return;
+  // (The leader's log offset may lag its snapshot while it sends an older one.)
+  const std::optional<raft::Snapshot>& latest = raw_->raft().snapshot();
+  const LogIndex covered = latest.has_value() ? latest->metadata.index : raw_->raft().log().offset();
+  if (raw_->raft().HasUnstableSnapshot() || applied_ <= covered) return;
   const std::string data = state_machine_->Snapshot();
   const std::string membership = EncodeMembership(raw_->raft().MembershipAt(applied_));
   WalSnapshot stored;
@@ -612,6 +628,8 @@ void NodeShell::MaybeSnapshot() {
   const Status compacted = raw_->Compact(applied_, data);
   MURPHY_ASSERT_MSG(compacted.ok(), compacted.ToString().c_str());
   snapshot_index_ = applied_;
+  ++snapshots_taken_;
+  last_snapshot_bytes_ = data.size();
   const Status removed = wal_->Compact();
   if (!removed.ok()) {
     Stop(FatalEvent(removed), removed);

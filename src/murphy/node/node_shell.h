@@ -21,7 +21,8 @@
 //     (group commit — while it runs, new input piles up in Raft and goes into the
 //     next Ready); only then send `messages_after_persist`, restore/apply, answer
 //     clients and reads, and Advance;
-//   - takes a snapshot every `snapshot_every_entries` applied entries (WAL
+//   - takes a snapshot every `snapshot_every_entries` applied entries, spaced
+//     further as the state grows (`snapshot_bytes_per_entry`) (WAL
 //     SaveSnapshot, then RawNode::Compact, then WAL Compact), and its first one as
 //     soon as the configuration lists a member added at runtime (a joining node
 //     catches up only from a snapshot);
@@ -159,8 +160,15 @@ struct NodeOptions {
   // Election timeout in [election_ticks, 2 * election_ticks) ticks.
   int election_ticks = 10;
   int heartbeat_ticks = 2;
-  // Take a snapshot after this many entries applied since the last one (0: never).
+  // Take a snapshot after this many entries applied since the last one (0: never)...
   uint64_t snapshot_every_entries = 1000;
+  // ...and not before (entries applied since the last snapshot) x this >= the
+  // last snapshot's size in bytes (0: no such wait). Serializing the state then
+  // costs at most about this many bytes per applied entry, amortized, however
+  // large the state grows (a store remembering a million idempotency keys made a
+  // snapshot every 1000 entries spend half the CPU); the price is a log (in memory
+  // and in the WAL) of up to about state size / this entries between snapshots.
+  uint64_t snapshot_bytes_per_entry = 256;
   size_t max_pending_commands = 1024;
   size_t max_pending_reads = 1024;
   WalOptions wal;
@@ -197,6 +205,8 @@ class NodeShell {
   // REQUIRES: !stopped().
   const raft::RawNode& raw_node() const { return *raw_; }
   uint64_t syncs() const { return syncs_; }
+  // Snapshots this node took of its own state machine (not installed ones).
+  uint64_t snapshots_taken() const { return snapshots_taken_; }
 
   // Starts an election now (tests, leadership handover).
   void Campaign();
@@ -284,6 +294,9 @@ class NodeShell {
   LogIndex snapshot_index_;
   LogIndex reported_commit_;
   uint64_t syncs_ = 0;
+  uint64_t snapshots_taken_ = 0;
+  // Size of the latest snapshot taken, installed or recovered (paces the next one).
+  uint64_t last_snapshot_bytes_ = 0;
 
   std::map<LogIndex, PendingCommand> pending_commands_;
   std::map<uint64_t, PendingRead> pending_reads_;  // by ReadIndex request id

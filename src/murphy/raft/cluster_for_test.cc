@@ -88,7 +88,11 @@ Status Cluster::Compact(NodeId id, std::optional<LogIndex> index) {
   const Raft& raft = node.raw->raft();
   const LogIndex at = index.value_or(raft.log().applied());
   // The shell's side first: the snapshot is durable before Raft drops entries.
-  if (at <= raft.log().offset() || at > raft.log().applied()) {
+  // A leader's log may keep entries behind its latest snapshot while it still sends
+  // an older one; what is already covered is up to the latest snapshot.
+  const LogIndex covered =
+      raft.snapshot().has_value() ? raft.snapshot()->metadata.index : raft.log().offset();
+  if (at <= covered || at > raft.log().applied()) {
     return node.raw->Compact(at, {});  // let Raft say why.
   }
   std::vector<Entry> prefix(node.applied.begin(), node.applied.begin() + static_cast<ptrdiff_t>(at.value()));

@@ -173,7 +173,14 @@ Result<Message> DecodeMessage(std::span<const uint8_t> bytes, const MessageLimit
     return InvalidArgumentError("raft message: truncated chunk");
   }
   message.data.assign(AsText(chunk));
-  if (message.chunk_offset > message.snapshot_size || message.data.size() > message.snapshot_size - message.chunk_offset) {
+  // Only a chunk is bounded by its snapshot's size. A kSnapshotResponse's
+  // chunk_offset is the next byte the follower expects, reported with or without
+  // the size (followers before the fix sent none): checking it here dropped every
+  // chunk acknowledgement past the first window, so a snapshot of more than
+  // max_inflight_snapshot_chunks chunks never finished.
+  if (message.type == MessageType::kSnapshot &&
+      (message.chunk_offset > message.snapshot_size ||
+       message.data.size() > message.snapshot_size - message.chunk_offset)) {
     return InvalidArgumentError("raft message: chunk beyond the snapshot's size");
   }
   if (!reader.at_end()) return InvalidArgumentError("raft message: trailing bytes");

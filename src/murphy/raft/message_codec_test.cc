@@ -54,6 +54,28 @@ TEST(MessageCodecTest, RoundTrips) {
   EXPECT_EQ(*DecodeMessage(EncodeMessage(chunk)), chunk);
 }
 
+TEST(MessageCodecTest, SnapshotAcknowledgementsDecodeWhateverTheirOffset) {
+  // A follower acknowledges the bytes it holds in chunk_offset. The bound that
+  // protects a chunk (offset + data within snapshot_size) must not apply to the
+  // acknowledgement: it dropped every one past offset 0 as sent before the fix
+  // (no snapshot_size), and the leader never got past its first window of chunks.
+  Message ack;
+  ack.type = MessageType::kSnapshotResponse;
+  ack.from = NodeId(2);
+  ack.to = NodeId(1);
+  ack.term = Term(3);
+  ack.index = LogIndex(100);
+  ack.log_term = Term(2);
+  ack.chunk_offset = 5 << 20;
+  Result<Message> decoded = DecodeMessage(EncodeMessage(ack));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, ack);
+  ack.snapshot_size = 6 << 20;  // as followers send it now
+  decoded = DecodeMessage(EncodeMessage(ack));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, ack);
+}
+
 TEST(MessageCodecTest, SnapshotFieldsAreBounded) {
   Bytes bytes = EncodeMessage(SnapshotChunk());
   EXPECT_EQ(DecodeMessage(bytes, {.max_chunk_bytes = 9}).status().code(), StatusCode::kResourceExhausted);

@@ -163,14 +163,38 @@ Result<LogIndex> Raft::ProposeMembershipChange(const ConfigChange& change) {
 
 Status Raft::Compact(LogIndex index, std::string data) {
   if (index > log_.applied()) return FailedPreconditionError("raft: compacting beyond the applied index");
-  if (index <= log_.offset()) return FailedPreconditionError("raft: the log is already compacted to there");
+  if (index <= log_.offset() || (snapshot_.has_value() && index <= snapshot_->metadata.index)) {
+    return FailedPreconditionError("raft: the log is already compacted to there");
+  }
   if (data.size() > config_.max_snapshot_bytes) return InvalidArgumentError("raft: snapshot too large");
   Snapshot snapshot{{index, log_.TermAtOrDie(index), MembershipAt(index)}, std::move(data)};
+  // Entries after a snapshot still being sent stay: the follower continues from
+  // them once it has installed it.
+  const LogIndex compact_to = std::min(index, ReleaseFinishedSnapshotTransfers());
   base_membership_ = snapshot.metadata.membership;
   std::erase_if(config_entries_, [&](const ConfigEntry& entry) { return entry.index <= index; });
-  log_.CompactTo(index);
+  if (compact_to > log_.offset()) log_.CompactTo(compact_to);
   snapshot_ = std::move(snapshot);
+  shared_latest_snapshot_.reset();
   return Status::Ok();
+}
+
+LogIndex Raft::ReleaseFinishedSnapshotTransfers() {
+  LogIndex lowest(UINT64_MAX);
+  for (auto it = snapshots_in_transfer_.begin(); it != snapshots_in_transfer_.end();) {
+    auto progress = role_ == Role::kLeader ? progress_.find(it->first) : progress_.end();
+    const bool streaming =
+        progress != progress_.end() && progress->second.state() == ProgressState::kSnapshot &&
+        progress->second.pending_snapshot() == it->second->metadata.index &&
+        ticks_ - progress->second.last_contact_tick() <= static_cast<uint64_t>(config_.election_ticks);
+    if (!streaming) {
+      it = snapshots_in_transfer_.erase(it);
+      continue;
+    }
+    lowest = std::min(lowest, it->second->metadata.index);
+    ++it;
+  }
+  return lowest;
 }
 
 void Raft::InstallSnapshot(Snapshot snapshot) {
@@ -179,6 +203,8 @@ void Raft::InstallSnapshot(Snapshot snapshot) {
   config_entries_.clear();
   membership_ = base_membership_;
   snapshot_ = std::move(snapshot);
+  shared_latest_snapshot_.reset();
+  snapshots_in_transfer_.clear();
   snapshot_unstable_ = true;
   ++snapshots_installed_;
 }
@@ -187,9 +213,8 @@ void Raft::OnSnapshotStable(LogIndex index) {
   if (snapshot_unstable_ && snapshot_.has_value() && snapshot_->metadata.index == index) snapshot_unstable_ = false;
 }
 
-uint64_t Raft::SnapshotChunkCount() const {
-  MURPHY_ASSERT(snapshot_.has_value());
-  const uint64_t size = snapshot_->data.size();
+uint64_t Raft::SnapshotChunkCount(const Snapshot& snapshot) const {
+  const uint64_t size = snapshot.data.size();
   // An empty snapshot still takes one (empty) chunk.
   return std::max<uint64_t>(1, (size + config_.snapshot_chunk_bytes - 1) / config_.snapshot_chunk_bytes);
 }
@@ -197,12 +222,18 @@ uint64_t Raft::SnapshotChunkCount() const {
 bool Raft::SendSnapshotChunks(NodeId to) {
   Progress& progress = MutableProgress(to);
   MURPHY_ASSERT_MSG(snapshot_.has_value(), "a compacted log without a snapshot");
-  const Snapshot& snapshot = *snapshot_;
-  if (progress.state() != ProgressState::kSnapshot || progress.pending_snapshot() != snapshot.metadata.index) {
-    // First time, or we compacted again since: (re)start with the latest snapshot.
-    progress.BecomeSnapshot(snapshot.metadata.index);
+  std::shared_ptr<const Snapshot>& pinned = snapshots_in_transfer_[to];
+  if (progress.state() != ProgressState::kSnapshot || pinned == nullptr ||
+      progress.pending_snapshot() != pinned->metadata.index) {
+    // First time, or the previous transfer ended: start with the latest snapshot,
+    // and keep sending that one (not a newer one) until this transfer ends.
+    if (shared_latest_snapshot_ == nullptr)
+      shared_latest_snapshot_ = std::make_shared<const Snapshot>(*snapshot_);
+    pinned = shared_latest_snapshot_;
+    progress.BecomeSnapshot(pinned->metadata.index);
   }
-  const uint64_t count = SnapshotChunkCount();
+  const Snapshot& snapshot = *pinned;
+  const uint64_t count = SnapshotChunkCount(snapshot);
   const uint64_t chunk_bytes = config_.snapshot_chunk_bytes;
   bool sent = false;
   while (progress.next_chunk() < count &&
@@ -241,6 +272,7 @@ void Raft::HandleSnapshotChunk(const Message& message) {
     response.term = term_;
     response.index = message.index;
     response.log_term = message.log_term;
+    response.snapshot_size = message.snapshot_size;  // lets a leader before the codec fix decode it
     response.chunk_offset = next_byte;
     response.reject = reject;
     Send(std::move(response));
@@ -304,9 +336,12 @@ void Raft::HandleSnapshotChunk(const Message& message) {
 void Raft::HandleSnapshotResponse(const Message& message) {
   Progress& progress = MutableProgress(message.from);
   progress.set_last_contact_tick(ticks_);
-  if (progress.state() != ProgressState::kSnapshot || !snapshot_.has_value()) return;
-  if (message.index != progress.pending_snapshot() || message.index != snapshot_->metadata.index ||
-      message.log_term != snapshot_->metadata.term) {
+  if (progress.state() != ProgressState::kSnapshot) return;
+  auto pinned = snapshots_in_transfer_.find(message.from);
+  if (pinned == snapshots_in_transfer_.end()) return;
+  const SnapshotMetadata& sending = pinned->second->metadata;
+  if (message.index != progress.pending_snapshot() || message.index != sending.index ||
+      message.log_term != sending.term) {
     return;  // about another snapshot.
   }
   if (message.reject) {
@@ -356,6 +391,7 @@ void Raft::BecomeFollower(Term term, NodeId leader) {
   ResetRandomizedTimeout();
   votes_.clear();
   progress_.clear();
+  snapshots_in_transfer_.clear();
   pending_reads_.clear();
   transfer_target_ = kNoNode;
   uncommitted_bytes_ = 0;

@@ -30,6 +30,15 @@
 //   leader, term or snapshot; a chunk out of order is dropped and the follower
 //   reports the byte it expects. Like etcd, a follower whose log already holds the
 //   snapshot's last entry does not install it: it just commits up to it.
+//   A leader sends each follower the snapshot it started with until that transfer
+//   ends (the follower has it, refuses it, or leaves kSnapshot), even when it
+//   compacts again meanwhile, and keeps the log entries after the oldest snapshot
+//   still being sent: otherwise a transfer slower than the snapshot interval
+//   restarts from scratch with every new snapshot and never finishes (a follower
+//   that never catches up). The pin is dropped when the follower has not answered
+//   for an election timeout, so a dead follower does not keep the log from being
+//   compacted; the price is one more copy of a snapshot (and the entries after
+//   it) in memory while a transfer is in progress.
 // - Membership changes (thesis §4): single-server changes (membership.h), one at a
 //   time, each effective as soon as it is in a node's log (appended, not
 //   committed) and undone if truncated; a leader proposes one only after it has
@@ -54,6 +63,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -227,7 +237,9 @@ class Raft {
   // machine as of applied index `index`; Raft drops the entries up to it and keeps
   // `data` as the snapshot to send to followers that fall behind it.
   // FailedPrecondition if index is beyond applied() or not beyond the current
-  // snapshot; InvalidArgument if data exceeds max_snapshot_bytes.
+  // snapshot; InvalidArgument if data exceeds max_snapshot_bytes. A leader keeps
+  // the entries after a snapshot it is still sending (see above): log().offset()
+  // may then stay below `index` until that transfer ends.
   Status Compact(LogIndex index, std::string data);
 
   // --- State ------------------------------------------------------------------
@@ -321,7 +333,11 @@ class Raft {
   bool SendAppend(NodeId to, bool send_if_empty);
   // Sends the next snapshot chunks to `to` within its window (kSnapshot state).
   bool SendSnapshotChunks(NodeId to);
-  uint64_t SnapshotChunkCount() const;
+  uint64_t SnapshotChunkCount(const Snapshot& snapshot) const;
+  // Leader: forgets the snapshots pinned for peers that no longer stream one (or
+  // went silent for an election timeout); returns the lowest index still pinned,
+  // or LogIndex(UINT64_MAX) when none is.
+  LogIndex ReleaseFinishedSnapshotTransfers();
   // Commits what a quorum holds and tells the followers; then, if this leader's
   // own removal is committed, steps down (thesis §4.2.2).
   void CommitAndBroadcast();
@@ -367,6 +383,10 @@ class Raft {
   RaftLog log_;
 
   std::optional<Snapshot> snapshot_;
+  // Leader: the snapshot each peer in kSnapshot is being sent (pinned until its
+  // transfer ends), and the latest snapshot shared with new transfers.
+  std::map<NodeId, std::shared_ptr<const Snapshot>> snapshots_in_transfer_;
+  std::shared_ptr<const Snapshot> shared_latest_snapshot_;
   bool snapshot_unstable_ = false;
   uint64_t snapshots_installed_ = 0;
   // Follower: the snapshot being reassembled from chunks, and who sends it.
