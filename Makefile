@@ -5,7 +5,7 @@ SANITIZE := build/asan
 TSAN := build/tsan
 CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: help deps build test test-release test-sanitize test-fuzz fuzz-build tsan bench bench-system fuzz demo soak clean
+.PHONY: help deps build test test-release test-sanitize test-fuzz sanitize-build tsan bench bench-system fuzz demo soak clean
 
 help:
 	@echo "make demo   build and run the main job (murphy demo)"
@@ -36,11 +36,15 @@ test-release: build
 	ctest --test-dir $(RELEASE) --output-on-failure -j $(JOBS) --timeout 600
 
 # The sanitizer build uses clang, so that CI compiles everything with both g++ and
-# clang (-Werror in both).
-test-sanitize: deps
+# clang (-Werror in both). It also carries libFuzzer's coverage instrumentation
+# (MURPHY_FUZZ), so the real fuzz binaries come out of the same compile instead of a
+# third build of the tree.
+sanitize-build: deps
 	CXX=clang++ cmake -S . -B $(SANITIZE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug \
-	  -DMURPHY_SANITIZE=address,undefined -DMURPHY_BUILD_BENCH=OFF
+	  -DMURPHY_SANITIZE=address,undefined -DMURPHY_FUZZ=ON -DMURPHY_BUILD_BENCH=OFF
 	cmake --build $(SANITIZE) -j $(JOBS)
+
+test-sanitize: sanitize-build
 	ctest --test-dir $(SANITIZE) --output-on-failure -j $(JOBS) --timeout 900
 
 tsan: deps
@@ -73,26 +77,18 @@ soak: deps $(RELEASE)/build.ninja
 	cmake --build $(RELEASE) -j $(JOBS) --target murphy
 	$(RELEASE)/src/murphy/cli/murphy sim --seeds $(SEEDS) --workload kv --jobs $(JOBS)
 
-# libFuzzer (clang, ASan+UBSan, coverage on every library). Only the fuzz targets and
-# their smoke binaries (which write the seed inputs) are built there.
-FUZZ := build/fuzz
+# libFuzzer binaries (clang, ASan+UBSan, coverage on every library) from the sanitizer
+# build; each target's smoke binary writes the seed inputs of its corpus.
 FUZZ_TARGETS := frame_fuzz client_message_fuzz wal_fuzz http_fuzz http_api_fuzz clock_ping_fuzz
 # The decoders `make test` fuzzes: the wire (frames), HTTP requests, the HTTP/JSON API, WAL recovery.
 FUZZ_TEST_TARGETS := frame_fuzz http_fuzz http_api_fuzz wal_fuzz
 FUZZ_TEST_SECONDS ?= 30
 FUZZ_SECONDS ?= 60
-$(FUZZ)/build.ninja: CMakeLists.txt | deps
-	CXX=clang++ cmake -S . -B $(FUZZ) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release \
-	  -DMURPHY_FUZZ=ON -DMURPHY_SANITIZE=address,undefined -DMURPHY_BUILD_BENCH=OFF
+test-fuzz: sanitize-build
+	scripts/fuzz-run $(SANITIZE) $(FUZZ_TEST_SECONDS) $(FUZZ_TEST_TARGETS)
 
-fuzz-build: deps $(FUZZ)/build.ninja
-	cmake --build $(FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS) $(addsuffix _smoke,$(FUZZ_TARGETS))
-
-test-fuzz: fuzz-build
-	scripts/fuzz-run $(FUZZ) $(FUZZ_TEST_SECONDS) $(FUZZ_TEST_TARGETS)
-
-fuzz: fuzz-build
-	scripts/fuzz-run $(FUZZ) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz: sanitize-build
+	scripts/fuzz-run $(SANITIZE) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: build
 	$(RELEASE)/src/murphy/cli/murphy demo --html demo-report.html
