@@ -462,22 +462,27 @@ CommandResult LockMachine::DoRelease(const Release& command, std::vector<Event>*
     return result;
   }
   if (found != locks_.end() && lease.waiting.contains(command.lock)) {
-    std::deque<Waiter>& waiters = found->second.waiters;
-    auto waiter = std::find_if(waiters.begin(), waiters.end(),
-                               [&](const Waiter& w) { return w.lease == command.lease; });
-    MURPHY_ASSERT(waiter != waiters.end());
-    events->push_back(Event{.kind = EventKind::kWaitEnded,
-                            .client = lease.client,
-                            .lease = command.lease,
-                            .lock = command.lock,
-                            .reason = EndReason::kReleased,
-                            .ticket = waiter->ticket});
-    waiters.erase(waiter);
-    lease.waiting.erase(command.lock);
+    WithdrawWaiter(found->first, &found->second, command.lease, &lease, events);
     return result;
   }
   result.status = FailedPreconditionError("lease neither holds nor waits for this lock");
   return result;
+}
+
+void LockMachine::WithdrawWaiter(const std::string& name, Lock* lock, LeaseId lease_id, Lease* lease,
+                                 std::vector<Event>* events) {
+  std::deque<Waiter>& waiters = lock->waiters;
+  auto waiter =
+      std::find_if(waiters.begin(), waiters.end(), [&](const Waiter& w) { return w.lease == lease_id; });
+  MURPHY_ASSERT(waiter != waiters.end());
+  events->push_back(Event{.kind = EventKind::kWaitEnded,
+                          .client = lease->client,
+                          .lease = lease_id,
+                          .lock = name,
+                          .reason = EndReason::kReleased,
+                          .ticket = waiter->ticket});
+  waiters.erase(waiter);
+  lease->waiting.erase(name);
 }
 
 CommandResult LockMachine::DoCancelWait(const CancelWait& command, std::vector<Event>* events) {
@@ -500,18 +505,7 @@ CommandResult LockMachine::DoCancelWait(const CancelWait& command, std::vector<E
     return result;
   }
   if (found != locks_.end() && lease.waiting.contains(command.lock)) {
-    std::deque<Waiter>& waiters = found->second.waiters;
-    auto waiter = std::find_if(waiters.begin(), waiters.end(),
-                               [&](const Waiter& w) { return w.lease == command.lease; });
-    MURPHY_ASSERT(waiter != waiters.end());
-    events->push_back(Event{.kind = EventKind::kWaitEnded,
-                            .client = lease.client,
-                            .lease = command.lease,
-                            .lock = command.lock,
-                            .reason = EndReason::kReleased,
-                            .ticket = waiter->ticket});
-    waiters.erase(waiter);
-    lease.waiting.erase(command.lock);  // the lock keeps its holder: a queue implies one
+    WithdrawWaiter(found->first, &found->second, command.lease, &lease, events);
   }
   result.state = AcquireState::kNone;
   return result;

@@ -225,6 +225,10 @@ class LockMachine {
   void Grant(const std::string& name, Lock* lock, LeaseId lease, uint64_t ticket, std::vector<Event>* events);
   // Frees `lock` from its holder and grants the first waiter, if any.
   void ReleaseHolder(const std::string& name, Lock* lock, EndReason reason, std::vector<Event>* events);
+  // Takes `lease_id` (which waits for `name`) out of the lock's queue, with a
+  // kWaitEnded(kReleased) event; the lock keeps its holder (a queue implies one).
+  void WithdrawWaiter(const std::string& name, Lock* lock, LeaseId lease_id, Lease* lease,
+                      std::vector<Event>* events);
   void EndLease(LeaseId lease, EndReason reason, std::vector<Event>* events);
   void MarkIdleIfFree(const std::string& name, Lock* lock);
   void MarkActive(const std::string& name, Lock* lock);
